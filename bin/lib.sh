@@ -1,0 +1,64 @@
+# Shared by bin/start and bin/test: make this machine able to run Trust Center.
+# Debian 12 with Python 3.11 as root is the target; nothing needs installing by hand first.
+
+PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$PROJECT_DIR/.venv"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+APT_UPDATED=""
+apt_install() {
+  # apt_install COMMAND PACKAGE...: installs the packages when COMMAND is missing.
+  local command="$1"; shift
+  command -v "$command" >/dev/null 2>&1 && return 0
+  say "installing $* (apt)"
+  if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_python_env() {
+  apt_install msgfmt gettext
+  local python="${PYTHON:-python3}"
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the virtual environment in .venv"
+    "$python" -m venv "$VENV" || { apt_install false python3-venv; "$python" -m venv "$VENV"; }
+  fi
+  local stamp="$VENV/.requirements.sha256"
+  local wanted; wanted="$(sha256sum "$PROJECT_DIR/requirements.lock" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    say "installing Python packages from requirements.lock"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$PROJECT_DIR/requirements.lock"
+    echo "$wanted" > "$stamp"
+  fi
+  export PATH="$VENV/bin:$PATH"
+  (cd "$PROJECT_DIR" && python manage.py compilemessages --ignore=.venv -v 0)
+}
+
+ensure_postgres() {
+  apt_install pg_ctlcluster postgresql
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    say "starting PostgreSQL"
+    local version; version="$(ls /etc/postgresql | sort -n | tail -1)"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  # A fresh Debian cluster asks for a password over TCP: give postgres the one DATABASE_URL uses.
+  if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+    as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\""
+  fi
+}
+
+ensure_redis() {
+  apt_install redis-server redis-server
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    say "starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+    for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
+  fi
+}
+
+ensure_chromium() {
+  apt_install chromium chromium
+}

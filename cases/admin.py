@@ -1,0 +1,124 @@
+from django import forms
+from django.contrib import admin
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors, services
+from .models import Case, CaseMessage
+
+
+class CaseMessageInline(admin.TabularInline):
+    model = CaseMessage
+    fields = ["created_at", "author", "body", "files"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("files"))
+    def files(self, message):
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:cases_case_attachment", args=[message.case_id, attachment.pk]), attachment.original_name)
+                for attachment in message.attachments.all()
+            ),
+        )
+
+
+class CaseAdminForm(forms.ModelForm):
+    reply = forms.CharField(
+        label=_("Reply to the reporter"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Shown on the reporter's follow-up page. If they asked for notices, they get an e-mail "
+                    "saying only that there is news."),
+    )
+
+    class Meta:
+        model = Case
+        fields = ["status"]
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    """The staff minimum: content is read-only; staff change the status and reply."""
+
+    form = CaseAdminForm
+    list_display = ["reference", "case_type", "status", "received_at", "is_anonymous", "email_state"]
+    list_filter = ["case_type", "status", "is_anonymous"]
+    search_fields = ["reference"]
+    date_hierarchy = "received_at"
+    inlines = [CaseMessageInline]
+    readonly_fields = [
+        "reference",
+        "case_type",
+        "received_at",
+        "language",
+        "is_anonymous",
+        "subject_right",
+        "details_table",
+        "reporter_name",
+        "reporter_email",
+        "wants_notices",
+        "email_state",
+        "content_digest",
+    ]
+    fieldsets = [
+        (None, {"fields": ["reference", "case_type", "status", "received_at", "language"]}),
+        (_("What was reported"), {"fields": ["subject_right", "details_table", "content_digest"]}),
+        (_("Reporter"), {"fields": ["is_anonymous", "reporter_name", "reporter_email", "wants_notices", "email_state"]}),
+        (_("Reply"), {"fields": ["reply"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return selectors.visible_cases(user=request.user)
+
+    @admin.display(description=_("e-mail"))
+    def email_state(self, case):
+        if case.case_type != "subject_request":
+            return "-"
+        return _("confirmed") if case.email_confirmed_at else _("unconfirmed")
+
+    @admin.display(description=_("details"))
+    def details_table(self, case):
+        return format_html_join("", "<div><strong>{}</strong>: {}</div>", case.details.items()) or "-"
+
+    def save_model(self, request, obj, form, change):
+        if "status" in form.changed_data:
+            services.change_status(case=obj, status=form.cleaned_data["status"])
+        reply = form.cleaned_data.get("reply", "").strip()
+        if reply:
+            services.reply_as_staff(case=obj, staff_user=request.user, message=reply)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:case_id>/attachments/<int:attachment_id>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="cases_case_attachment",
+            )
+        ] + super().get_urls()
+
+    def attachment_view(self, request, case_id: int, attachment_id: int):
+        case = selectors.access_case(user=request.user, case_id=case_id)
+        attachment = case.attachments.filter(pk=attachment_id).first()
+        if attachment is None:
+            raise Http404
+        return FileResponse(
+            attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+
+

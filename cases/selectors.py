@@ -1,0 +1,36 @@
+from django.core.exceptions import PermissionDenied
+
+from . import receipts
+from .models import Attachment, Case
+from .services import hash_code
+
+
+def case_for_receipt_code(*, typed_code: str) -> Case | None:
+    """The case a receipt code opens: one indexed lookup of its hash, or None."""
+    code = receipts.normalise_code(typed_code)
+    if code is None:
+        return None
+    return Case.objects.filter(receipt_hash=hash_code(code)).first()
+
+
+def access_case(*, user, case_id: int) -> Case:
+    """The one door through which staff read a case; raises PermissionDenied otherwise.
+
+    Team visibility arrives with the staff side; until then only active staff pass.
+    """
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        raise PermissionDenied
+    case = Case.objects.filter(pk=case_id).first()
+    if case is None:
+        raise PermissionDenied
+    return case
+
+
+def reporter_attachment(*, case: Case, attachment_id: int) -> Attachment | None:
+    return case.attachments.filter(pk=attachment_id).first()
+
+
+def visible_cases(*, user):
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return Case.objects.none()
+    return Case.objects.all()

@@ -1,0 +1,266 @@
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from trustcenter.ratelimit import count_hit, hits_so_far
+
+from . import receipts, selectors, services
+from .forms import (
+    CASE_TYPE_DESCRIPTIONS,
+    ConfirmationCodeForm,
+    FollowUpCodeForm,
+    FollowUpMessageForm,
+    IdentityChoice,
+    ProofCheckForm,
+    ReceiptSavedForm,
+    TrustMessageForm,
+)
+from .models import Case, CaseType
+
+FOLLOWUP_SESSION_KEY = "followup_case_id"
+
+
+def _report_page(request, form, *, status=200, unknown_type=False):
+    return render(
+        request,
+        "cases/report.html",
+        {
+            "form": form,
+            "type_sections": [
+                (value, label, CASE_TYPE_DESCRIPTIONS[value], form.question_fields(value))
+                for value, label in CaseType.choices
+            ],
+            "unknown_type": unknown_type,
+        },
+        status=status,
+    )
+
+
+def _receipt_page(request, *, case: Case, code: str, saved_form=None, status=200):
+    response = render(
+        request,
+        "cases/receipt.html",
+        {
+            "case": case,
+            "grouped_code": receipts.group_code(code),
+            "saved_form": saved_form or ReceiptSavedForm(initial={"receipt_code": code}),
+        },
+        status=status,
+    )
+    return response
+
+
+@never_cache
+def report(request):
+    if request.method != "POST":
+        requested_type = request.GET.get("type", "")
+        known = requested_type in CaseType.values
+        form = TrustMessageForm(initial={"case_type": requested_type if known else None})
+        return _report_page(request, form, unknown_type=bool(requested_type) and not known)
+
+    form = TrustMessageForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _report_page(request, form, status=400)
+    submissions = count_hit(scope="submit", client_key=request.client_key, window_seconds=3600)
+    if submissions > settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR:
+        form.add_error(None, _("Too many messages have been sent from your connection. Please try again later."))
+        return _report_page(request, form, status=429)
+    data = form.cleaned_data
+    identified = data["identity"] == IdentityChoice.IDENTIFIED
+    submitted = services.submit_case(
+        case_type=data["case_type"],
+        language=request.LANGUAGE_CODE,
+        is_anonymous=not identified,
+        details=form.answers(),
+        message=data["message"],
+        uploads=data["attachments"],
+        reporter_name=data["reporter_name"] if identified else "",
+        reporter_email=data["reporter_email"] if identified else "",
+        wants_notices=data["wants_notices"] if identified else False,
+    )
+    return _receipt_page(request, case=submitted.case, code=submitted.receipt_code)
+
+
+def _start_followup_session(request, case: Case) -> None:
+    request.session.cycle_key()
+    request.session[FOLLOWUP_SESSION_KEY] = case.pk
+
+
+@never_cache
+@require_POST
+def receipt_saved(request):
+    form = ReceiptSavedForm(request.POST)
+    case = selectors.case_for_receipt_code(typed_code=request.POST.get("receipt_code", ""))
+    if case is None:
+        return redirect("cases:followup")
+    if not form.is_valid():
+        return _receipt_page(
+            request, case=case, code=receipts.normalise_code(request.POST["receipt_code"]), saved_form=form, status=400
+        )
+    _start_followup_session(request, case)
+    return redirect("cases:followup_case")
+
+
+def _proof_download(case: Case) -> HttpResponse:
+    proof = services.proof_of_submission(case=case)
+    body = _(
+        "Proof of submission\n\nReference: %(reference)s\nReceived: %(received)s (UTC)\nType: %(type)s\n"
+        "Digest of what was sent (SHA-256): %(digest)s\n\nSigned proof (check it on %(check_url)s):\n%(proof)s\n"
+    ) % {
+        "reference": case.reference,
+        "received": case.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "type": case.get_case_type_display(),
+        "digest": case.content_digest,
+        "check_url": settings.TRUSTCENTER_SITE_URL + reverse("cases:proof_check"),
+        "proof": proof,
+    }
+    response = HttpResponse(body, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="proof-{case.reference}.txt"'
+    return response
+
+
+@never_cache
+@require_POST
+def receipt_proof(request):
+    case = selectors.case_for_receipt_code(typed_code=request.POST.get("receipt_code", ""))
+    if case is None:
+        return redirect("cases:followup")
+    return _proof_download(case)
+
+
+@never_cache
+def followup(request):
+    form = FollowUpCodeForm(request.POST or None)
+    window = settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS
+    if request.method == "POST":
+        failures = hits_so_far(scope="followup", client_key=request.client_key, window_seconds=window)
+        if failures >= settings.TRUSTCENTER_FOLLOWUP_FAILURES:
+            form.add_error(None, _("Too many wrong codes. Please wait 15 minutes and try again."))
+            return render(request, "cases/followup_login.html", {"form": form}, status=429)
+        if form.is_valid():
+            case = selectors.case_for_receipt_code(typed_code=form.cleaned_data["receipt_code"])
+            if case is not None:
+                _start_followup_session(request, case)
+                return redirect("cases:followup_case")
+            count_hit(scope="followup", client_key=request.client_key, window_seconds=window)
+            form.add_error("receipt_code", _("We could not open a case with this code. Check the code and try again."))
+        return render(request, "cases/followup_login.html", {"form": form}, status=400)
+    return render(request, "cases/followup_login.html", {"form": form})
+
+
+def _followup_case_or_none(request) -> Case | None:
+    case_id = request.session.get(FOLLOWUP_SESSION_KEY)
+    return Case.objects.filter(pk=case_id).first() if case_id else None
+
+
+@never_cache
+def followup_case(request):
+    case = _followup_case_or_none(request)
+    if case is None:
+        return redirect("cases:followup")
+    form = FollowUpMessageForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if form.is_valid():
+            services.add_reporter_message(
+                case=case, message=form.cleaned_data["message"], uploads=form.cleaned_data["attachments"]
+            )
+            messages.success(request, _("Your message has been added to the case."))
+            return redirect("cases:followup_case")
+    return render(
+        request,
+        "cases/followup_case.html",
+        {
+            "case": case,
+            "case_messages": case.messages.prefetch_related("attachments"),
+            "form": form,
+            "confirm_form": ConfirmationCodeForm(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@never_cache
+def followup_attachment(request, attachment_id: int):
+    case = _followup_case_or_none(request)
+    if case is None:
+        raise Http404
+    attachment = selectors.reporter_attachment(case=case, attachment_id=attachment_id)
+    if attachment is None:
+        raise Http404
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+
+
+@never_cache
+def followup_proof(request):
+    case = _followup_case_or_none(request)
+    if case is None:
+        return redirect("cases:followup")
+    return _proof_download(case)
+
+
+@never_cache
+@require_POST
+def followup_confirm_email(request):
+    case = _followup_case_or_none(request)
+    if case is None:
+        return redirect("cases:followup")
+    form = ConfirmationCodeForm(request.POST)
+    result = services.confirm_email_with_code(case=case, code=request.POST.get("code", "")) if form.is_valid() else None
+    feedback = {
+        services.ConfirmationResult.CONFIRMED: (messages.SUCCESS, _("Thank you: your e-mail address is confirmed.")),
+        services.ConfirmationResult.WRONG: (messages.ERROR, _("That code is not right. Please try again.")),
+        services.ConfirmationResult.EXPIRED: (messages.ERROR, _("That code has expired. Ask for a new one below.")),
+        services.ConfirmationResult.TOO_MANY_TRIES: (
+            messages.ERROR,
+            _("Too many wrong codes. Ask for a new one below."),
+        ),
+        None: (messages.ERROR, _("Enter the 6-digit code from the e-mail.")),
+    }[result]
+    messages.add_message(request, *feedback)
+    return redirect("cases:followup_case")
+
+
+@never_cache
+@require_POST
+def followup_resend_confirmation(request):
+    case = _followup_case_or_none(request)
+    if case is None:
+        return redirect("cases:followup")
+    services.resend_email_confirmation(case=case)
+    messages.success(request, _("We have sent you a new code."))
+    return redirect("cases:followup_case")
+
+
+@require_POST
+def followup_leave(request):
+    request.session.flush()
+    return redirect("cases:followup")
+
+
+@never_cache
+def confirm_email_link(request, token: str):
+    # A GET only shows a button: mail scanners that open links must not confirm anything.
+    if request.method == "POST":
+        case = services.confirm_email_with_link(token=token)
+        return render(request, "cases/confirm_email_done.html", {"confirmed": case is not None})
+    return render(request, "cases/confirm_email.html")
+
+
+def proof_check(request):
+    form = ProofCheckForm(request.POST or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        result = services.check_proof(proof=form.cleaned_data["proof"]) or False
+        if result:
+            result["case_type_label"] = dict(CaseType.choices).get(result.get("case_type"), "")
+    return render(request, "cases/proof_check.html", {"form": form, "result": result})

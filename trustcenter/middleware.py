@@ -1,0 +1,40 @@
+import hashlib
+import hmac
+
+from django.conf import settings
+
+# Request headers that identify a client. They are removed before any view, log or error
+# report can see them; only a keyed hash of the address survives, for rate limits in the cache.
+IDENTIFYING_META_KEYS = (
+    "REMOTE_ADDR",
+    "REMOTE_HOST",
+    "HTTP_USER_AGENT",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_REAL_IP",
+    "HTTP_FORWARDED",
+    "HTTP_CLIENT_IP",
+    "HTTP_TRUE_CLIENT_IP",
+    "HTTP_CF_CONNECTING_IP",
+    "HTTP_SEC_CH_UA",
+    "HTTP_SEC_CH_UA_PLATFORM",
+    "HTTP_SEC_CH_UA_MOBILE",
+)
+
+
+def client_key(address: str, *, secret: str) -> str:
+    """A keyed hash of a client address: stable for rate limits, useless without the secret."""
+    return hmac.new(secret.encode(), f"client:{address}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def ClientPrivacyMiddleware(get_response):
+    header = settings.TRUSTCENTER_CLIENT_ADDRESS_HEADER
+
+    def middleware(request):
+        # Behind a proxy the header holds "client, proxy, ...": the first hop is the client.
+        address = request.META.get(header, "").split(",")[0].strip()
+        request.client_key = client_key(address, secret=settings.SECRET_KEY)
+        for key in IDENTIFYING_META_KEYS:
+            request.META.pop(key, None)
+        return get_response(request)
+
+    return middleware

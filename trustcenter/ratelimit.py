@@ -1,0 +1,25 @@
+"""Fixed-window counters kept only in the cache, keyed by the hashed client (see middleware)."""
+
+import time
+
+from django.core.cache import cache
+
+
+def _window_key(*, scope: str, client_key: str, window_seconds: int, now: float) -> str:
+    return f"ratelimit:{scope}:{client_key}:{int(now // window_seconds)}"
+
+
+def count_hit(*, scope: str, client_key: str, window_seconds: int) -> int:
+    """Counts one more hit in the current window and returns the count so far."""
+    key = _window_key(scope=scope, client_key=client_key, window_seconds=window_seconds, now=time.time())
+    cache.add(key, 0, timeout=window_seconds)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window_seconds)
+        return 1
+
+
+def hits_so_far(*, scope: str, client_key: str, window_seconds: int) -> int:
+    key = _window_key(scope=scope, client_key=client_key, window_seconds=window_seconds, now=time.time())
+    return cache.get(key, 0)

@@ -1,0 +1,305 @@
+"""The one settings module. Everything comes from the environment (README, "Configuration").
+
+With nothing set, this is the embedded development default: SQLite, Celery's filesystem
+broker, e-mail to the console. With DJANGO_DEBUG=false it refuses to start without the secrets
+a production site needs, and `manage.py check --deploy` has nothing to warn about.
+"""
+
+from pathlib import Path
+
+import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = env.str(name, default="").strip().lower()
+    if not raw:
+        return default
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be one of {sorted(TRUE_WORDS | FALSE_WORDS)}, not {raw!r}")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def env_secret(name: str, default: str = "") -> str:
+    """A secret from NAME, or from the file named by NAME_FILE (container secrets)."""
+    file_name = env.str(f"{name}_FILE", default="")
+    if file_name:
+        return Path(file_name).read_text().strip()
+    return env.str(name, default=default)
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+DATA_DIR = Path(env.str("TRUSTCENTER_DATA_DIR", default=str(BASE_DIR / "var")))
+
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+# The receipt-code hash is keyed with this site-wide secret salt, so a stolen database alone
+# cannot be searched for codes, and one indexed query still finds a case.
+RECEIPT_SALT = env_secret("TRUSTCENTER_RECEIPT_SALT")
+
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or "development-only-insecure-secret-key-do-not-use-in-production-0123456789"
+    ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]", "testserver"]
+    RECEIPT_SALT = RECEIPT_SALT or "development-only-receipt-salt"
+else:
+    missing = [
+        name
+        for name, value in [
+            ("DJANGO_SECRET_KEY", SECRET_KEY),
+            ("DJANGO_ALLOWED_HOSTS", ALLOWED_HOSTS),
+            ("TRUSTCENTER_RECEIPT_SALT", RECEIPT_SALT),
+        ]
+        if not value
+    ]
+    if missing:
+        raise ImproperlyConfigured(f"DJANGO_DEBUG=false needs {', '.join(missing)} to be set")
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters of random text")
+    if len(RECEIPT_SALT) < 16:
+        raise ImproperlyConfigured("TRUSTCENTER_RECEIPT_SALT must be at least 16 characters of random text")
+
+INSTALLED_APPS = [
+    "trustcenter",
+    "cases",
+    "consent",
+    "registers",
+    "retention",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "crispy_forms",
+    "crispy_bootstrap5",
+]
+
+MIDDLEWARE = [
+    # First, so that nothing after it can see, log or store who the client is.
+    "trustcenter.middleware.ClientPrivacyMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
+ROOT_URLCONF = "trustcenter.urls"
+WSGI_APPLICATION = "trustcenter.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "trustcenter.context_processors.site",
+            ],
+        },
+    },
+]
+
+# Database: SQLite in the data directory unless DATABASE_URL says otherwise. Web, worker and beat
+# share the SQLite file, so WAL, IMMEDIATE transactions and a busy timeout keep them from ever
+# failing on "database is locked".
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("DJANGO_CONN_MAX_AGE", 60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://trustcenter")}
+IS_SHARED_CACHE = "redis" in CACHES["default"]["BACKEND"].lower()
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cache" if IS_SHARED_CACHE else "django.contrib.sessions.backends.db"
+)
+# A reporter's follow-up session is short: it holds which case the receipt code opened.
+SESSION_COOKIE_AGE = env_int("TRUSTCENTER_SESSION_SECONDS", 30 * 60, minimum=60)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+# Languages live in the URL (i18n_patterns), never in a cookie: a language cookie would be a
+# functional cookie, which needs consent.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("nb", "Norsk bokmål"), ("sv", "Svenska"), ("da", "Dansk")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env.str("TRUSTCENTER_TIME_ZONE", default="Europe/Oslo")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads are private: there is no MEDIA_URL and no URL that serves the upload folder. Files are
+# read through views that check who asks.
+MEDIA_ROOT = Path(env.str("TRUSTCENTER_UPLOAD_DIR", default=str(DATA_DIR / "uploads")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"base_url": None}},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# E-mail: EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Trust Center <trustcenter@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+
+# Celery: the filesystem broker in the data directory unless CELERY_BROKER_URL names Redis.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    BROKER_FOLDER = DATA_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_FOLDER),
+        "data_folder_out": str(BROKER_FOLDER),
+        "processed_folder": str(BROKER_FOLDER / "processed"),
+        "store_processed": False,
+    }
+else:
+    # max_retries bounds how long publishing waits for a broker that is down.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "visibility_timeout": 3600,
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request must not hang on a broker outage: the outbox keeps the message and the sweep sends it.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+OUTBOX_SWEEP_SECONDS = env_int("TRUSTCENTER_OUTBOX_SWEEP_SECONDS", 60, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "trustcenter.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_SECONDS)},
+}
+
+# The controller: shown in the footer and on the privacy notice.
+TRUSTCENTER_CONTROLLER_NAME = env.str("TRUSTCENTER_CONTROLLER_NAME", default="Example Group AS")
+TRUSTCENTER_PRIVACY_EMAIL = env.str("TRUSTCENTER_PRIVACY_EMAIL", default="privacy@example.com")
+TRUSTCENTER_POSTAL_ADDRESS = env.str(
+    "TRUSTCENTER_POSTAL_ADDRESS", default="Postboks 1, 0101 Oslo, Norway"
+)
+TRUSTCENTER_SITE_URL = env.str("TRUSTCENTER_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+TRUSTCENTER_MAX_FILE_BYTES = env_int("TRUSTCENTER_MAX_FILE_MB", 20, minimum=1) * 1024 * 1024
+TRUSTCENTER_MAX_SUBMISSION_BYTES = env_int("TRUSTCENTER_MAX_SUBMISSION_MB", 50, minimum=1) * 1024 * 1024
+TRUSTCENTER_MAX_MESSAGE_CHARS = env_int("TRUSTCENTER_MAX_MESSAGE_CHARS", 20000, minimum=100)
+TRUSTCENTER_SUBMISSIONS_PER_HOUR = env_int("TRUSTCENTER_SUBMISSIONS_PER_HOUR", 20, minimum=1)
+TRUSTCENTER_FOLLOWUP_FAILURES = env_int("TRUSTCENTER_FOLLOWUP_FAILURES", 5, minimum=1)
+TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS = env_int("TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS", 15 * 60, minimum=1)
+# Where the client address comes from behind a proxy; it is only ever hashed, never kept.
+TRUSTCENTER_CLIENT_ADDRESS_HEADER = env.str("TRUSTCENTER_CLIENT_ADDRESS_HEADER", default="REMOTE_ADDR")
+# Argon2id cost for receipt codes: tuned to tens of milliseconds on a 2-core machine.
+TRUSTCENTER_RECEIPT_HASH_TIME_COST = env_int("TRUSTCENTER_RECEIPT_HASH_TIME_COST", 2, minimum=1)
+TRUSTCENTER_RECEIPT_HASH_MEMORY_KIB = env_int("TRUSTCENTER_RECEIPT_HASH_MEMORY_KIB", 12288, minimum=8)
+# Uploads cannot grow past the per-submission limit in memory or on disk before the form sees them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * TRUSTCENTER_MAX_MESSAGE_CHARS * 4
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+CSRF_FAILURE_VIEW = "trustcenter.views.csrf_failure"
+
+# Content-Security-Policy: this site only, nothing from any other host.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+}
+
+SILENCED_SYSTEM_CHECKS: list[str] = []
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
