@@ -25,7 +25,10 @@ class CaseMessageInline(admin.TabularInline):
             ", ",
             '<a href="{}">{}</a>',
             (
-                (reverse("admin:cases_case_attachment", args=[message.case_id, attachment.pk]), attachment.original_name)
+                (
+                    reverse("admin:cases_case_attachment", args=[message.case_id, attachment.pk]),
+                    attachment.original_name,
+                )
                 for attachment in message.attachments.all()
             ),
         )
@@ -36,8 +39,10 @@ class CaseAdminForm(forms.ModelForm):
         label=_("Reply to the reporter"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("Shown on the reporter's follow-up page. If they asked for notices, they get an e-mail "
-                    "saying only that there is news."),
+        help_text=_(
+            "Shown on the reporter's follow-up page. If they asked for notices, they get an e-mail "
+            "saying only that there is news."
+        ),
     )
 
     class Meta:
@@ -72,7 +77,10 @@ class CaseAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["reference", "case_type", "status", "received_at", "language"]}),
         (_("What was reported"), {"fields": ["subject_right", "details_table", "content_digest"]}),
-        (_("Reporter"), {"fields": ["is_anonymous", "reporter_name", "reporter_email", "wants_notices", "email_state"]}),
+        (
+            _("Reporter"),
+            {"fields": ["is_anonymous", "reporter_name", "reporter_email", "wants_notices", "email_state"]},
+        ),
         (_("Reply"), {"fields": ["reply"]}),
     ]
 
@@ -117,8 +125,8 @@ class CaseAdmin(admin.ModelAdmin):
         if attachment is None:
             raise Http404
         return FileResponse(
-            attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.original_name,
             content_type=attachment.content_type,
         )
-
-

@@ -28,8 +28,7 @@ CASE_TYPE_DESCRIPTIONS = {
         "life and health, also when employees are involved."
     ),
     CaseType.HSE: _(
-        "Health, safety and the environment: an accident, a near miss, a dangerous situation or "
-        "pollution."
+        "Health, safety and the environment: an accident, a near miss, a dangerous situation or pollution."
     ),
     CaseType.COMPLAINT: _("You are unhappy with how we process personal data about you."),
     CaseType.GENERAL_INQUIRY: _("Any other question, for example about our privacy statement."),
@@ -55,7 +54,11 @@ def _ongoing(label) -> forms.ChoiceField:
 
 def _text(label, help_text="", max_length=2000) -> forms.CharField:
     return forms.CharField(
-        label=label, help_text=help_text, max_length=max_length, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=label,
+        help_text=help_text,
+        max_length=max_length,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -79,7 +82,10 @@ def type_questions() -> dict[str, list[tuple[str, forms.Field, bool]]]:
             ("occurred_on", _when(), False),
             (
                 "data_involved",
-                _text(_("What personal data is involved?"), _("For example names, e-mail addresses, health data.")),
+                _text(
+                    _("What personal data is involved?"),
+                    _("For example names, e-mail addresses, health data."),
+                ),
                 True,
             ),
             ("ongoing", _ongoing(_("Is it still going on?")), True),
@@ -207,8 +213,10 @@ class TrustMessageForm(forms.Form):
         label=_("What is your message about?"),
         choices=CaseType.choices,
         widget=forms.RadioSelect,
-        error_messages={"invalid_choice": _("Choose one of the subjects in the list."),
-                        "required": _("Choose what your message is about.")},
+        error_messages={
+            "invalid_choice": _("Choose one of the subjects in the list."),
+            "required": _("Choose what your message is about."),
+        },
     )
     identity = forms.ChoiceField(
         label=_("Who are you?"),
@@ -239,7 +247,9 @@ class TrustMessageForm(forms.Form):
         self.order_fields(["case_type"])
 
     def question_fields(self, case_type: str):
-        return [self[question_field_name(case_type, question)] for question, _f, _r in self.questions[case_type]]
+        return [
+            self[question_field_name(case_type, question)] for question, _f, _r in self.questions[case_type]
+        ]
 
     def clean_website(self):
         if self.cleaned_data.get("website"):
@@ -262,14 +272,18 @@ class TrustMessageForm(forms.Form):
         if anonymous and case_type not in ANONYMOUS_TYPES:
             self.add_error(
                 "identity",
-                _("A data-subject request cannot be anonymous: we must confirm who you are before we "
-                  "show or delete any data."),
+                _(
+                    "A data-subject request cannot be anonymous: we must confirm who you are before we "
+                    "show or delete any data."
+                ),
             )
         elif not anonymous:
             if not cleaned.get("reporter_name", "").strip():
                 self.add_error("reporter_name", _("Please give your name, or choose to stay anonymous."))
             if not cleaned.get("reporter_email") and "reporter_email" not in self.errors:
-                self.add_error("reporter_email", _("Please give your e-mail address, or choose to stay anonymous."))
+                self.add_error(
+                    "reporter_email", _("Please give your e-mail address, or choose to stay anonymous.")
+                )
         return cleaned
 
     def answers(self) -> dict:
@@ -302,7 +316,9 @@ class ReceiptSavedForm(forms.Form):
     receipt_code = forms.CharField(widget=forms.HiddenInput, max_length=40)
     saved = forms.BooleanField(
         label=_("I have written down or saved my receipt code"),
-        error_messages={"required": _("Please confirm that you have saved your receipt code: you cannot see it again.")},
+        error_messages={
+            "required": _("Please confirm that you have saved your receipt code: you cannot see it again.")
+        },
     )
 
 

@@ -66,7 +66,9 @@ def next_reference(*, year: int) -> str:
     return f"TC-{year}-{number:05d}"
 
 
-def content_digest(*, case_type: str, subject_right: str, details: dict, message: str, uploads: list[Upload]) -> str:
+def content_digest(
+    *, case_type: str, subject_right: str, details: dict, message: str, uploads: list[Upload]
+) -> str:
     """SHA-256 of what the reporter sent, so a proof of submission can name it without showing it."""
     canonical = json.dumps(
         {
@@ -113,7 +115,9 @@ def _enqueue_notice(*, case: Case, template: str) -> None:
         return
     with translation.override(case.language):
         subject = render_to_string(f"cases/email/{template}_subject.txt").strip()
-        body = render_to_string(f"cases/email/{template}_body.txt", {"followup_url": _followup_url(case.language)})
+        body = render_to_string(
+            f"cases/email/{template}_body.txt", {"followup_url": _followup_url(case.language)}
+        )
     enqueue_email(recipient=case.reporter_email, subject=subject, body=body)
 
 

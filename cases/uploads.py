@@ -19,7 +19,10 @@ IMAGE_TYPES = {
 OFFICE_PARTS = {
     "word/document.xml": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
     "xl/workbook.xml": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-    "ppt/presentation.xml": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"),
+    "ppt/presentation.xml": (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "pptx",
+    ),
 }
 OPENDOCUMENT_TYPES = {
     b"application/vnd.oasis.opendocument.text": "odt",

@@ -68,7 +68,9 @@ def report(request):
         return _report_page(request, form, status=400)
     submissions = count_hit(scope="submit", client_key=request.client_key, window_seconds=3600)
     if submissions > settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR:
-        form.add_error(None, _("Too many messages have been sent from your connection. Please try again later."))
+        form.add_error(
+            None, _("Too many messages have been sent from your connection. Please try again later.")
+        )
         return _report_page(request, form, status=429)
     data = form.cleaned_data
     identified = data["identity"] == IdentityChoice.IDENTIFIED
@@ -100,7 +102,11 @@ def receipt_saved(request):
         return redirect("cases:followup")
     if not form.is_valid():
         return _receipt_page(
-            request, case=case, code=receipts.normalise_code(request.POST["receipt_code"]), saved_form=form, status=400
+            request,
+            case=case,
+            code=receipts.normalise_code(request.POST["receipt_code"]),
+            saved_form=form,
+            status=400,
         )
     _start_followup_session(request, case)
     return redirect("cases:followup_case")
@@ -148,7 +154,9 @@ def followup(request):
                 _start_followup_session(request, case)
                 return redirect("cases:followup_case")
             count_hit(scope="followup", client_key=request.client_key, window_seconds=window)
-            form.add_error("receipt_code", _("We could not open a case with this code. Check the code and try again."))
+            form.add_error(
+                "receipt_code", _("We could not open a case with this code. Check the code and try again.")
+            )
         return render(request, "cases/followup_login.html", {"form": form}, status=400)
     return render(request, "cases/followup_login.html", {"form": form})
 
@@ -215,11 +223,21 @@ def followup_confirm_email(request):
     if case is None:
         return redirect("cases:followup")
     form = ConfirmationCodeForm(request.POST)
-    result = services.confirm_email_with_code(case=case, code=request.POST.get("code", "")) if form.is_valid() else None
+    result = (
+        services.confirm_email_with_code(case=case, code=request.POST.get("code", ""))
+        if form.is_valid()
+        else None
+    )
     feedback = {
-        services.ConfirmationResult.CONFIRMED: (messages.SUCCESS, _("Thank you: your e-mail address is confirmed.")),
+        services.ConfirmationResult.CONFIRMED: (
+            messages.SUCCESS,
+            _("Thank you: your e-mail address is confirmed."),
+        ),
         services.ConfirmationResult.WRONG: (messages.ERROR, _("That code is not right. Please try again.")),
-        services.ConfirmationResult.EXPIRED: (messages.ERROR, _("That code has expired. Ask for a new one below.")),
+        services.ConfirmationResult.EXPIRED: (
+            messages.ERROR,
+            _("That code has expired. Ask for a new one below."),
+        ),
         services.ConfirmationResult.TOO_MANY_TRIES: (
             messages.ERROR,
             _("Too many wrong codes. Ask for a new one below."),

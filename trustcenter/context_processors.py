@@ -8,7 +8,5 @@ def site(request):
         "controller_name": settings.TRUSTCENTER_CONTROLLER_NAME,
         "privacy_email": settings.TRUSTCENTER_PRIVACY_EMAIL,
         "postal_address": settings.TRUSTCENTER_POSTAL_ADDRESS,
-        "language_links": [
-            (code, name, translate_url(path, code)) for code, name in settings.LANGUAGES
-        ],
+        "language_links": [(code, name, translate_url(path, code)) for code, name in settings.LANGUAGES],
     }

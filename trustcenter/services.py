@@ -31,7 +31,9 @@ def publish_delivery(*, message_id: int) -> None:
     try:
         send_outbox_message.delay(message_id)
     except Exception:  # the broker is unreachable; the sweep will send it
-        logger.warning("Outbox message %s not queued (broker unavailable); the sweep will send it", message_id)
+        logger.warning(
+            "Outbox message %s not queued (broker unavailable); the sweep will send it", message_id
+        )
 
 
 def deliver_outbox_message(*, message_id: int) -> bool:

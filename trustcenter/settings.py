@@ -10,7 +10,6 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -240,9 +239,7 @@ CELERY_BEAT_SCHEDULE = {
 # The controller: shown in the footer and on the privacy notice.
 TRUSTCENTER_CONTROLLER_NAME = env.str("TRUSTCENTER_CONTROLLER_NAME", default="Example Group AS")
 TRUSTCENTER_PRIVACY_EMAIL = env.str("TRUSTCENTER_PRIVACY_EMAIL", default="privacy@example.com")
-TRUSTCENTER_POSTAL_ADDRESS = env.str(
-    "TRUSTCENTER_POSTAL_ADDRESS", default="Postboks 1, 0101 Oslo, Norway"
-)
+TRUSTCENTER_POSTAL_ADDRESS = env.str("TRUSTCENTER_POSTAL_ADDRESS", default="Postboks 1, 0101 Oslo, Norway")
 TRUSTCENTER_SITE_URL = env.str("TRUSTCENTER_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 TRUSTCENTER_MAX_FILE_BYTES = env_int("TRUSTCENTER_MAX_FILE_MB", 20, minimum=1) * 1024 * 1024
 TRUSTCENTER_MAX_SUBMISSION_BYTES = env_int("TRUSTCENTER_MAX_SUBMISSION_MB", 50, minimum=1) * 1024 * 1024

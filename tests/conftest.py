@@ -1,0 +1,34 @@
+"""Shared fixtures. Named actors live in tests/factories.py; real services in tests/services.py."""
+
+import os
+
+import pytest
+from django.core.cache import cache
+
+from trustcenter.celery import app as celery_app
+
+pytest_plugins = ["tests.services"]
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need(condition: bool, what: str) -> None:
+    """A test that needs a service skips locally when it is absent, and fails in CI."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI needs {what}, and it is not available")
+    pytest.skip(f"needs {what}")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(request, settings, tmp_path):
+    """Each test: its own upload folder, an empty cache, and Celery tasks run in-process unless
+    the test is marked `services` (a real worker takes them then)."""
+    settings.MEDIA_ROOT = tmp_path / "uploads"
+    cache.clear()
+    eager = request.node.get_closest_marker("services") is None
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    yield
+    celery_app.conf.task_always_eager = previous
