@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .models import CaseType, SubjectRight
@@ -240,7 +241,9 @@ class TrustMessageForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.questions = type_questions()
         for case_type, questions in self.questions.items():
-            for question, field, _required in questions:
+            for question, field, required in questions:
+                if required:
+                    field.label = format_lazy("{} {}", field.label, _("(required)"))
                 self.fields[question_field_name(case_type, question)] = field
         self.fields["message"] = message_field(_("Your message"))
         self.fields["attachments"] = attachments_field()
