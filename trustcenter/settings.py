@@ -91,7 +91,6 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_celery_beat",
     "crispy_forms",
@@ -112,6 +111,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
+if DEBUG:
+    # Development serves static files from the app folders (runserver, live_server); WhiteNoise
+    # serves the collected, hashed files in production.
+    MIDDLEWARE.remove("whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "trustcenter.urls"
 WSGI_APPLICATION = "trustcenter.wsgi.application"

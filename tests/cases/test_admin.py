@@ -1,0 +1,82 @@
+import re
+
+import pytest
+
+from cases.forms import Upload
+from cases.models import CaseMessage, CaseStatus, CaseType, MessageAuthor
+from cases.services import add_reporter_message
+from cases.uploads import identify_upload
+from tests.factories import StaffFactory, submit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(StaffFactory(is_superuser=True))
+    return client
+
+
+def test_staff_see_every_case_with_its_reference_and_email_state(staff_client):
+    submit(
+        case_type=CaseType.SUBJECT_REQUEST,
+        is_anonymous=False,
+        details={"subject_right": "access"},
+        reporter_name="Kari",
+        reporter_email="kari@example.com",
+    )
+    submit(case_type=CaseType.WHISTLEBLOWING)
+    page = staff_client.get("/admin/cases/case/").content.decode()
+    references = re.findall(r"TC-\d{4}-\d{5}", page)
+    assert len(set(references)) == 2
+    assert "unconfirmed" in page
+
+
+def test_content_is_read_only_and_status_and_reply_are_editable(staff_client):
+    case, _ = submit(message="Original words")
+    url = f"/admin/cases/case/{case.pk}/change/"
+    page = staff_client.get(url).content.decode()
+    assert 'name="status"' in page and 'name="reply"' in page
+    assert 'name="reporter_email"' not in page and 'name="details"' not in page
+    first_message = case.messages.get()
+    response = staff_client.post(
+        url,
+        {
+            "status": CaseStatus.IN_PROGRESS,
+            "reply": "We are on it.",
+            "reporter_email": "x@y.z",
+            "messages-TOTAL_FORMS": "1",
+            "messages-INITIAL_FORMS": "1",
+            "messages-MIN_NUM_FORMS": "0",
+            "messages-MAX_NUM_FORMS": "1000",
+            "messages-0-id": str(first_message.pk),
+            "messages-0-case": str(case.pk),
+        },
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == CaseStatus.IN_PROGRESS
+    assert case.reporter_email == ""
+    assert case.messages.filter(author=MessageAuthor.STAFF, body="We are on it.").exists()
+    assert case.messages.get(author=MessageAuthor.REPORTER).body == "Original words"
+
+
+def test_staff_read_attachments_through_the_admin_only(staff_client):
+    case, _ = submit()
+    add_reporter_message(
+        case=case,
+        message="file",
+        uploads=[Upload(name="n.txt", data=b"notes", kind=identify_upload(b"notes"))],
+    )
+    attachment = case.attachments.get()
+    url = f"/admin/cases/case/{case.pk}/attachments/{attachment.pk}/"
+    assert b"".join(staff_client.get(url).streaming_content) == b"notes"
+    staff_client.logout()
+    assert staff_client.get(url).status_code == 302  # to the login page
+
+
+def test_staff_cannot_add_or_delete_cases(staff_client):
+    case, _ = submit()
+    assert staff_client.get("/admin/cases/case/add/").status_code == 403
+    assert staff_client.get(f"/admin/cases/case/{case.pk}/delete/").status_code == 403
+    assert CaseMessage.objects.count() == 1

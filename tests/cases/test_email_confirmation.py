@@ -1,0 +1,94 @@
+import re
+
+import pytest
+from django.core import mail
+
+from cases import services
+from cases.models import CaseType
+from tests.factories import submit
+
+pytestmark = pytest.mark.django_db
+
+
+def subject_request(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        case, code = submit(
+            case_type=CaseType.SUBJECT_REQUEST,
+            is_anonymous=False,
+            details={"subject_right": "access"},
+            reporter_name="Kari Nordmann",
+            reporter_email="kari@example.com",
+        )
+    return case, code
+
+
+def sent_code() -> str:
+    return re.search(r"^(\d{6})$", mail.outbox[-1].body, re.MULTILINE).group(1)
+
+
+def test_the_requester_gets_a_code_and_a_link(django_capture_on_commit_callbacks):
+    case, _ = subject_request(django_capture_on_commit_callbacks)
+    assert case.needs_email_confirmation
+    assert mail.outbox[-1].to == ["kari@example.com"]
+    assert re.search(r"/en/confirm/[^/\s]+/", mail.outbox[-1].body)
+    assert "Kari" not in mail.outbox[-1].body
+
+
+def test_the_right_code_confirms(client, django_capture_on_commit_callbacks):
+    case, code = subject_request(django_capture_on_commit_callbacks)
+    client.post("/en/follow-up/", {"receipt_code": code})
+    client.post("/en/follow-up/case/confirm-email/", {"code": sent_code()})
+    case.refresh_from_db()
+    assert case.email_confirmed_at is not None
+    assert "Confirm your e-mail address" not in client.get("/en/follow-up/case/").content.decode()
+
+
+def test_three_wrong_codes_use_up_the_code(django_capture_on_commit_callbacks):
+    case, _ = subject_request(django_capture_on_commit_callbacks)
+    right = sent_code()
+    wrong = "000000" if right != "000000" else "111111"
+    results = [services.confirm_email_with_code(case=case, code=wrong) for _ in range(3)]
+    assert results == [services.ConfirmationResult.WRONG] * 2 + [services.ConfirmationResult.TOO_MANY_TRIES]
+    assert (
+        services.confirm_email_with_code(case=case, code=right) == services.ConfirmationResult.TOO_MANY_TRIES
+    )
+    case.refresh_from_db()
+    assert case.email_confirmed_at is None
+
+
+def test_a_code_expires_after_ten_minutes(django_capture_on_commit_callbacks, time_machine):
+    time_machine.move_to("2026-05-04 09:00:00+00:00", tick=False)
+    case, _ = subject_request(django_capture_on_commit_callbacks)
+    code = sent_code()
+    time_machine.move_to("2026-05-04 09:10:01+00:00", tick=False)
+    assert services.confirm_email_with_code(case=case, code=code) == services.ConfirmationResult.EXPIRED
+
+
+def test_a_new_code_replaces_the_old_one(django_capture_on_commit_callbacks):
+    case, _ = subject_request(django_capture_on_commit_callbacks)
+    old = sent_code()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_email_confirmation(case=case)
+    new = sent_code()
+    if new != old:
+        assert services.confirm_email_with_code(case=case, code=old) == services.ConfirmationResult.WRONG
+    assert services.confirm_email_with_code(case=case, code=new) == services.ConfirmationResult.CONFIRMED
+
+
+def test_the_link_confirms_only_when_the_button_is_pressed(client, django_capture_on_commit_callbacks):
+    case, _ = subject_request(django_capture_on_commit_callbacks)
+    path = re.search(r"https?://[^/]+(/en/confirm/[^\s]+/)", mail.outbox[-1].body).group(1)
+    assert client.get(path).status_code == 200
+    case.refresh_from_db()
+    assert case.email_confirmed_at is None  # a mail scanner opening the link confirms nothing
+    assert "is confirmed" in client.post(path).content.decode()
+    case.refresh_from_db()
+    assert case.email_confirmed_at is not None
+    assert "does not work" in client.post(path).content.decode()  # used up
+
+
+def test_a_forged_link_confirms_nothing(client, django_capture_on_commit_callbacks):
+    case, _ = subject_request(django_capture_on_commit_callbacks)
+    assert "does not work" in client.post("/en/confirm/forged-token/").content.decode()
+    case.refresh_from_db()
+    assert case.email_confirmed_at is None

@@ -1,0 +1,222 @@
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from cases.models import Attachment, Case, CaseType
+from tests import images
+
+pytestmark = pytest.mark.django_db
+
+URL = "/en/report/"
+
+
+def anonymous_report(**fields):
+    data = {
+        "case_type": CaseType.HSE,
+        "identity": "anonymous",
+        "hse__location": "Loading dock, Oslo",
+        "hse__anyone_hurt": "no",
+        "message": "A pallet rack leans over the walkway.",
+        "website": "",
+    }
+    data.update(fields)
+    return data
+
+
+def receipt_code(response) -> str:
+    match = re.search(r'id="receipt-code">([\d ]+)<', response.content.decode())
+    assert match, "no receipt code on the page"
+    return match.group(1)
+
+
+def test_it_offers_all_seven_types_each_explained(client):
+    page = client.get(URL).content.decode()
+    for case_type in CaseType.values:
+        assert f'id="case_type_{case_type}"' in page
+        assert f'id="case_type_{case_type}_help"' in page
+
+
+def test_it_preselects_a_type_from_the_address(client):
+    page = client.get(URL + "?type=whistleblowing").content.decode()
+    assert re.search(r'id="case_type_whistleblowing" value="whistleblowing" checked', page)
+
+
+def test_it_says_so_when_the_address_names_an_unknown_type(client):
+    response = client.get(URL + "?type=gossip")
+    assert response.status_code == 200
+    assert "We don't know that subject" in response.content.decode()
+
+
+def test_it_takes_an_anonymous_report_and_shows_the_code_once(client):
+    response = client.post(URL, anonymous_report())
+    assert response.status_code == 200
+    code = receipt_code(response)
+    assert re.fullmatch(r"\d{4}( \d{4}){4}", code)
+    assert "no-store" in response["Cache-Control"]
+    case = Case.objects.get()
+    assert case.case_type == CaseType.HSE
+    assert case.is_anonymous
+    assert case.details == {"location": "Loading dock, Oslo", "anyone_hurt": "no"}
+    assert case.messages.get().body == "A pallet rack leans over the walkway."
+    assert re.fullmatch(r"TC-\d{4}-00001", case.reference)
+    assert code.replace(" ", "") not in str(Case.objects.values().get())
+
+
+def test_anonymous_reports_keep_no_name_or_email_even_if_typed(client):
+    client.post(
+        URL,
+        anonymous_report(
+            reporter_name="Kari Nordmann", reporter_email="kari@example.com", wants_notices="on"
+        ),
+    )
+    case = Case.objects.get()
+    assert (case.reporter_name, case.reporter_email, case.wants_notices) == ("", "", False)
+
+
+def test_a_data_subject_request_cannot_be_anonymous(client):
+    response = client.post(
+        URL,
+        {
+            "case_type": CaseType.SUBJECT_REQUEST,
+            "identity": "anonymous",
+            "subject_request__subject_right": "access",
+            "message": "Send me my data.",
+        },
+    )
+    assert response.status_code == 400
+    assert "cannot be anonymous" in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_an_identified_request_is_kept_with_name_and_email(client):
+    response = client.post(
+        URL,
+        {
+            "case_type": CaseType.SUBJECT_REQUEST,
+            "identity": "identified",
+            "subject_request__subject_right": "erasure",
+            "reporter_name": "Kari Nordmann",
+            "reporter_email": "kari@example.com",
+            "message": "Please erase my data.",
+        },
+    )
+    assert response.status_code == 200
+    case = Case.objects.get()
+    assert (case.subject_right, case.reporter_email, case.is_anonymous) == (
+        "erasure",
+        "kari@example.com",
+        False,
+    )
+    assert case.email_confirmed_at is None
+
+
+def test_a_missing_answer_is_marked_at_its_field_and_nothing_typed_is_lost(client):
+    response = client.post(URL, anonymous_report(hse__location="", message="Everything I wrote so far."))
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'aria-describedby="id_hse__location_error"' in page
+    assert "Please answer this question." in page
+    assert "Everything I wrote so far." in page
+    assert re.search(r'name="hse__anyone_hurt" value="no"\s+id="id_hse__anyone_hurt_1" checked', page)
+    assert not Case.objects.exists()
+
+
+def test_an_unknown_type_is_refused_next_to_the_type_question(client):
+    response = client.post(URL, anonymous_report(case_type="gossip", message="Keep this text."))
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Choose one of the subjects in the list." in page
+    assert 'id="case_type_error"' in page
+    assert "Keep this text." in page
+
+
+def test_text_over_the_limit_is_refused_and_kept(client, settings):
+    long_text = "x" * (settings.TRUSTCENTER_MAX_MESSAGE_CHARS + 1)
+    response = client.post(URL, anonymous_report(message=long_text))
+    assert response.status_code == 400
+    assert "Ensure this value has at most" in response.content.decode()
+    assert long_text in response.content.decode()
+
+
+def test_a_program_disguised_as_a_pdf_is_refused_and_the_text_kept(client):
+    upload = SimpleUploadedFile("report.pdf", images.WINDOWS_PROGRAM, content_type="application/pdf")
+    response = client.post(URL, anonymous_report(attachments=[upload], message="My careful description."))
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "report.pdf: This kind of file is not accepted" in page
+    assert "My careful description." in page
+    assert not Case.objects.exists()
+
+
+def test_a_broken_image_is_refused(client):
+    upload = SimpleUploadedFile("photo.jpg", images.BROKEN_JPEG, content_type="image/jpeg")
+    response = client.post(URL, anonymous_report(attachments=[upload]))
+    assert response.status_code == 400
+    assert "damaged" in response.content.decode()
+
+
+def test_files_over_the_size_limits_are_refused(client, settings):
+    settings.TRUSTCENTER_MAX_FILE_BYTES = 1000
+    settings.TRUSTCENTER_MAX_SUBMISSION_BYTES = 1500
+    big = SimpleUploadedFile("big.txt", b"a" * 1001)
+    response = client.post(URL, anonymous_report(attachments=[big]))
+    assert "too large" in response.content.decode()
+    two = [SimpleUploadedFile(f"part{n}.txt", b"a" * 900) for n in range(2)]
+    response = client.post(URL, anonymous_report(attachments=two))
+    assert "Together the files are too large" in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_several_files_are_stored_privately_and_anonymous_images_lose_metadata(client, settings):
+    files = [
+        SimpleUploadedFile("photo.jpg", images.jpeg_with_metadata()),
+        SimpleUploadedFile("minutes.pdf", images.PDF),
+    ]
+    response = client.post(URL, anonymous_report(attachments=files))
+    assert response.status_code == 200
+    photo, document = Attachment.objects.order_by("pk")
+    assert photo.metadata_removed and not document.metadata_removed
+    assert b"Kari Nordmann" not in photo.file.read()
+    assert document.file.read() == images.PDF  # documents are kept as sent
+    assert "photo" not in photo.file.name and photo.file.name.endswith(".jpg")
+    assert str(settings.MEDIA_ROOT) in photo.file.path
+    # There is no public URL for uploads.
+    assert client.get("/media/" + photo.file.name).status_code == 404
+    assert client.get("/" + photo.file.name).status_code == 404
+
+
+def test_the_form_warns_about_image_and_document_metadata(client):
+    page = client.get(URL).content.decode()
+    assert "lose their hidden information" in page
+    assert "may carry the author's name" in page
+
+
+def test_the_honeypot_stops_robots(client):
+    response = client.post(URL, anonymous_report(website="http://spam.example"))
+    assert response.status_code == 400
+    assert not Case.objects.exists()
+
+
+def test_submissions_are_rate_limited_per_client_in_the_cache_only(client, settings):
+    settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR = 2
+    statuses = [
+        client.post(URL, anonymous_report(), REMOTE_ADDR="198.51.100.7").status_code for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert Case.objects.count() == 2
+    other_client = Client()
+    assert other_client.post(URL, anonymous_report(), REMOTE_ADDR="198.51.100.8").status_code == 200
+
+
+def test_an_expired_form_token_brings_the_form_back_with_the_text(db):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(URL, anonymous_report(message="Written before lunch."))
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "the page had been open too long" in page
+    assert "Written before lunch." in page
+    assert "Loading dock, Oslo" in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert not Case.objects.exists()
