@@ -160,6 +160,8 @@ class AttachmentsField(forms.FileField):
                 )
                 continue
             total += uploaded.size
+            if total > settings.TRUSTCENTER_MAX_SUBMISSION_BYTES:
+                continue  # reported once below; no need to read what cannot be accepted
             data_bytes = uploaded.read()
             try:
                 kind = identify_upload(data_bytes)

@@ -79,7 +79,7 @@ def identify_upload(data: bytes) -> UploadKind:
         try:
             with Image.open(io.BytesIO(data)) as image:
                 image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
             raise ValidationError(_("This image is damaged and could not be read."), code="broken") from None
         return UploadKind(content_type, IMAGE_TYPES[content_type][1])
     if content_type == "application/pdf" or data.startswith(b"%PDF-"):

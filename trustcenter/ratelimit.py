@@ -12,14 +12,21 @@ def _window_key(*, scope: str, client_key: str, window_seconds: int, now: float)
 def count_hit(*, scope: str, client_key: str, window_seconds: int) -> int:
     """Counts one more hit in the current window and returns the count so far."""
     key = _window_key(scope=scope, client_key=client_key, window_seconds=window_seconds, now=time.time())
-    cache.add(key, 0, timeout=window_seconds)
+    # Kept for two windows: hits_so_far also reads the previous one.
+    cache.add(key, 0, timeout=2 * window_seconds)
     try:
         return cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window_seconds)
+        cache.add(key, 1, timeout=2 * window_seconds)
         return 1
 
 
 def hits_so_far(*, scope: str, client_key: str, window_seconds: int) -> int:
-    key = _window_key(scope=scope, client_key=client_key, window_seconds=window_seconds, now=time.time())
-    return cache.get(key, 0)
+    """Hits in this window and the one before: any span of window_seconds lies within those two,
+    so a limit checked against this sum holds for every such span, not only aligned ones."""
+    now = time.time()
+    keys = [
+        _window_key(scope=scope, client_key=client_key, window_seconds=window_seconds, now=moment)
+        for moment in (now, now - window_seconds)
+    ]
+    return sum(cache.get_many(keys).values())

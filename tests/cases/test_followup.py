@@ -58,8 +58,23 @@ def test_the_refusal_is_lifted_when_the_window_has_passed(client, settings, time
     for n in range(5):
         open_case(client, f"{n + 1:020d}")
     assert open_case(client, code).status_code == 429
-    time_machine.move_to("2026-03-02 10:01:10+00:00", tick=False)
+    # A minute later the failures still fall within the last minute's span...
+    time_machine.move_to("2026-03-02 10:01:05+00:00", tick=False)
+    assert open_case(client, code).status_code == 429
+    # ...two windows later they do not.
+    time_machine.move_to("2026-03-02 10:02:01+00:00", tick=False)
     assert open_case(client, code).status_code == 302
+
+
+def test_failures_on_both_sides_of_a_window_edge_still_count_together(client, settings, time_machine):
+    settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS = 900
+    case, code = submit()
+    time_machine.move_to("2026-03-02 10:14:58+00:00", tick=False)
+    for n in range(3):
+        assert open_case(client, f"{n + 1:020d}").status_code == 400
+    time_machine.move_to("2026-03-02 10:15:01+00:00", tick=False)
+    statuses = [open_case(client, f"{n + 10:020d}").status_code for n in range(3)]
+    assert statuses == [400, 400, 429]
 
 
 def test_the_code_is_kept_nowhere_but_as_its_hash(client):

@@ -71,3 +71,11 @@ def test_it_strips_text_and_exif_from_png():
     cleaned = strip_image_metadata(original, identify_upload(original))
     assert b"Kari Nordmann" not in cleaned
     assert _metadata_left(cleaned)["exif"] == {}
+
+
+def test_a_decompression_bomb_is_refused_not_opened():
+    output = io.BytesIO()
+    Image.new("1", (20000, 10000)).save(output, "PNG")  # 200 megapixels in a few kilobytes
+    with pytest.raises(ValidationError) as raised:
+        identify_upload(output.getvalue())
+    assert raised.value.code == "broken"
