@@ -1,12 +1,12 @@
 from django import forms
 from django.contrib import admin
-from django.http import FileResponse, Http404
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors, services
 from .models import Case, CaseMessage
+from .views import attachment_download
 
 
 class CaseMessageInline(admin.TabularInline):
@@ -121,12 +121,4 @@ class CaseAdmin(admin.ModelAdmin):
 
     def attachment_view(self, request, case_id: int, attachment_id: int):
         case = selectors.access_case(user=request.user, case_id=case_id)
-        attachment = case.attachments.filter(pk=attachment_id).first()
-        if attachment is None:
-            raise Http404
-        return FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
+        return attachment_download(case=case, attachment_id=attachment_id)

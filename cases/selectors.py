@@ -26,7 +26,7 @@ def access_case(*, user, case_id: int) -> Case:
     return case
 
 
-def reporter_attachment(*, case: Case, attachment_id: int) -> Attachment | None:
+def case_attachment(*, case: Case, attachment_id: int) -> Attachment | None:
     return case.attachments.filter(pk=attachment_id).first()
 
 

@@ -197,7 +197,12 @@ def followup_attachment(request, attachment_id: int):
     case = _followup_case_or_none(request)
     if case is None:
         raise Http404
-    attachment = selectors.reporter_attachment(case=case, attachment_id=attachment_id)
+    return attachment_download(case=case, attachment_id=attachment_id)
+
+
+def attachment_download(*, case: Case, attachment_id: int) -> FileResponse:
+    """A case's file, always as a download (never shown inline), or 404 if not that case's."""
+    attachment = selectors.case_attachment(case=case, attachment_id=attachment_id)
     if attachment is None:
         raise Http404
     return FileResponse(
