@@ -97,7 +97,10 @@ def _start_followup_session(request, case: Case) -> None:
 @require_POST
 def receipt_saved(request):
     form = ReceiptSavedForm(request.POST)
-    case = selectors.case_for_receipt_code(typed_code=request.POST.get("receipt_code", ""))
+    try:
+        case = _case_for_code(request, request.POST.get("receipt_code", ""))
+    except TooManyWrongCodes:
+        return _too_many_wrong_codes(request)
     if case is None:
         return redirect("cases:followup")
     if not form.is_valid():
@@ -133,32 +136,59 @@ def _proof_download(case: Case) -> HttpResponse:
 @never_cache
 @require_POST
 def receipt_proof(request):
-    case = selectors.case_for_receipt_code(typed_code=request.POST.get("receipt_code", ""))
+    try:
+        case = _case_for_code(request, request.POST.get("receipt_code", ""))
+    except TooManyWrongCodes:
+        return _too_many_wrong_codes(request)
     if case is None:
         return redirect("cases:followup")
     return _proof_download(case)
 
 
+class TooManyWrongCodes(Exception):
+    pass
+
+
+def _case_for_code(request, typed_code: str) -> Case | None:
+    """Every door that takes a receipt code counts wrong ones against the client, and refuses
+    once there were too many in the window, whatever the code is this time."""
+    window = settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS
+    failures = hits_so_far(scope="receipt-code", client_key=request.client_key, window_seconds=window)
+    if failures >= settings.TRUSTCENTER_FOLLOWUP_FAILURES:
+        raise TooManyWrongCodes
+    case = selectors.case_for_receipt_code(typed_code=typed_code)
+    if case is None:
+        count_hit(scope="receipt-code", client_key=request.client_key, window_seconds=window)
+    return case
+
+
+def _too_many_wrong_codes(request, form=None):
+    return render(
+        request,
+        "cases/followup_login.html",
+        {
+            "form": form or FollowUpCodeForm(),
+            "refusal": _("Too many wrong codes. Please wait 15 minutes and try again."),
+        },
+        status=429,
+    )
+
+
 @never_cache
 def followup(request):
     form = FollowUpCodeForm(request.POST or None)
-    window = settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS
-    if request.method == "POST":
-        failures = hits_so_far(scope="followup", client_key=request.client_key, window_seconds=window)
-        if failures >= settings.TRUSTCENTER_FOLLOWUP_FAILURES:
-            form.add_error(None, _("Too many wrong codes. Please wait 15 minutes and try again."))
-            return render(request, "cases/followup_login.html", {"form": form}, status=429)
-        if form.is_valid():
-            case = selectors.case_for_receipt_code(typed_code=form.cleaned_data["receipt_code"])
-            if case is not None:
-                _start_followup_session(request, case)
-                return redirect("cases:followup_case")
-            count_hit(scope="followup", client_key=request.client_key, window_seconds=window)
-            form.add_error(
-                "receipt_code", _("We could not open a case with this code. Check the code and try again.")
-            )
-        return render(request, "cases/followup_login.html", {"form": form}, status=400)
-    return render(request, "cases/followup_login.html", {"form": form})
+    if request.method != "POST":
+        return render(request, "cases/followup_login.html", {"form": form})
+    if form.is_valid():
+        try:
+            case = _case_for_code(request, form.cleaned_data["receipt_code"])
+        except TooManyWrongCodes:
+            return _too_many_wrong_codes(request, form)
+        if case is not None:
+            _start_followup_session(request, case)
+            return redirect("cases:followup_case")
+        form.add_error("receipt_code", _("We could not open a case with this code. Check the code and try again."))
+    return render(request, "cases/followup_login.html", {"form": form}, status=400)
 
 
 def _followup_case_or_none(request) -> Case | None:

@@ -30,8 +30,9 @@ def ClientPrivacyMiddleware(get_response):
     header = settings.TRUSTCENTER_CLIENT_ADDRESS_HEADER
 
     def middleware(request):
-        # Behind a proxy the header holds "client, proxy, ...": the first hop is the client.
-        address = request.META.get(header, "").split(",")[0].strip()
+        # Behind a proxy that appends to X-Forwarded-For, only the last entry was written by the
+        # proxy; earlier ones are whatever the client sent, so they cannot key a rate limit.
+        address = request.META.get(header, "").split(",")[-1].strip()
         request.client_key = client_key(address, secret=settings.SECRET_KEY)
         for key in IDENTIFYING_META_KEYS:
             request.META.pop(key, None)

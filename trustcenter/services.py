@@ -12,7 +12,9 @@ from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10
+# The task retries this often with backoff; after that the beat sweep keeps trying every
+# TRUSTCENTER_OUTBOX_SWEEP_SECONDS for as long as it takes: a notice is delayed, never dropped.
+TASK_RETRIES = 10
 
 
 def enqueue_email(*, recipient: str, subject: str, body: str) -> OutboxMessage:
@@ -71,7 +73,7 @@ def deliver_outbox_message(*, message_id: int) -> bool:
 
 def pending_message_ids(*, limit: int = 500) -> list[int]:
     return list(
-        OutboxMessage.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+        OutboxMessage.objects.filter(sent_at__isnull=True)
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -8,7 +8,7 @@ from . import services
     retry_backoff=5,
     retry_backoff_max=600,
     retry_jitter=True,
-    max_retries=services.MAX_ATTEMPTS,
+    max_retries=services.TASK_RETRIES,
 )
 def send_outbox_message(message_id: int) -> bool:
     return services.deliver_outbox_message(message_id=message_id)

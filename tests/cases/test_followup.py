@@ -145,3 +145,14 @@ def test_follow_up_pages_are_not_cached(client):
     open_case(client, code)
     assert "no-store" in client.get(CASE_PAGE)["Cache-Control"]
     assert "no-store" in client.get(LOGIN)["Cache-Control"]
+
+
+@pytest.mark.parametrize("door", ["/en/report/receipt/", "/en/report/proof/"])
+def test_the_receipt_page_forms_are_no_way_around_the_limit(client, door):
+    case, code = submit()
+    for n in range(5):
+        client.post(door, {"receipt_code": f"{n + 1:020d}", "saved": "on"})
+    refused = client.post(door, {"receipt_code": code, "saved": "on"})
+    assert refused.status_code == 429
+    assert open_case(client, code).status_code == 429
+    assert "followup_case_id" not in client.session

@@ -109,3 +109,19 @@ def test_every_error_page_exists_in_every_language(rf: RequestFactory, handler, 
 
 def test_the_health_check_answers(client):
     assert client.get("/health/").content == b"ok"
+
+
+def test_only_the_address_the_proxy_wrote_keys_the_rate_limit(rf, settings):
+    from trustcenter.middleware import ClientPrivacyMiddleware
+
+    settings.TRUSTCENTER_CLIENT_ADDRESS_HEADER = "HTTP_X_FORWARDED_FOR"
+    seen = []
+    middleware = ClientPrivacyMiddleware(lambda request: seen.append(request) or None)
+    middleware(rf.get("/", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.5", HTTP_USER_AGENT="Probe/1"))
+    middleware(rf.get("/", HTTP_X_FORWARDED_FOR="2.2.2.2, 203.0.113.5"))
+    middleware(rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.6"))
+    first, spoofed, other = seen
+    assert first.client_key == spoofed.client_key != other.client_key
+    for request in seen:
+        assert "HTTP_X_FORWARDED_FOR" not in request.META
+        assert "REMOTE_ADDR" not in request.META and "HTTP_USER_AGENT" not in request.META
