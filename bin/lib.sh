@@ -26,10 +26,10 @@ ensure_python_env() {
     "$python" -m venv "$VENV" || { apt_install false python3-venv; "$python" -m venv "$VENV"; }
   fi
   local stamp="$VENV/.requirements.sha256"
-  local wanted; wanted="$(sha256sum "$PROJECT_DIR/requirements.lock" | cut -d' ' -f1)"
+  local wanted; wanted="$(sha256sum "$PROJECT_DIR/requirements-dev.lock" | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-    say "installing Python packages from requirements.lock"
-    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$PROJECT_DIR/requirements.lock"
+    say "installing Python packages from requirements-dev.lock"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$PROJECT_DIR/requirements-dev.lock"
     echo "$wanted" > "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"

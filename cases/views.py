@@ -187,7 +187,9 @@ def followup(request):
         if case is not None:
             _start_followup_session(request, case)
             return redirect("cases:followup_case")
-        form.add_error("receipt_code", _("We could not open a case with this code. Check the code and try again."))
+        form.add_error(
+            "receipt_code", _("We could not open a case with this code. Check the code and try again.")
+        )
     return render(request, "cases/followup_login.html", {"form": form}, status=400)
 
 

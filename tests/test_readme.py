@@ -19,3 +19,10 @@ def test_every_environment_variable_the_settings_read_is_documented():
     assert {"DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL"} <= names
     missing = sorted(name for name in names if f"`{name}`" not in README and f"`{name}` (" not in README)
     assert missing == []
+
+
+def test_every_variable_gunicorn_reads_is_documented():
+    source = (ROOT / "gunicorn.conf.py").read_text()
+    names = set(re.findall(r'os\.environ\.get\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    assert "WEB_CONCURRENCY" in names
+    assert sorted(name for name in names if f"`{name}`" not in README) == []

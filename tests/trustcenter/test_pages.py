@@ -25,7 +25,9 @@ def test_public_pages_load_nothing_from_other_hosts(client, path):
     response = client.get(path)
     assert response.status_code == 200
     page = response.content.decode()
-    loaded = re.findall(r'<(?:script|link|img|iframe|source|video|audio)\b[^>]*\b(?:src|href)="([^"]+)"', page)
+    loaded = re.findall(
+        r'<(?:script|link|img|iframe|source|video|audio)\b[^>]*\b(?:src|href)="([^"]+)"', page
+    )
     assert loaded, "the page loads its own assets"
     assert all(url.startswith("/") and not url.startswith("//") for url in loaded), loaded
     policy = response["Content-Security-Policy"]
