@@ -1,0 +1,204 @@
+"""WCAG 2.1 AA (axe-core), same-host loading, CSP and keyboard use of every public page."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from cases import services
+from cases.models import CaseType
+from tests.browser.conftest import AxeFindings
+from tests.factories import StaffFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+STAFF_REPLY = "We have received your request and will answer within a month."
+# Collects CSP violations the page reports, as a second witness beside the console.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
+def submit(page, button) -> int:
+    """Clicks a submit button and returns the HTTP status of the page the browser lands on."""
+    with page.expect_navigation() as navigation:
+        button.click()
+    return navigation.value.status
+
+
+def public_pages(page, language: str, *, everything: bool = True):
+    """Walks the public pages and their states in one language, yielding a name at each stop.
+
+    With everything=False, only the pages whose text differs most between languages: home, the
+    form (empty, a type picked, with errors), follow-up (with a wrong code), 404 and CSRF failure.
+    Elements are found by id and role, not by text, so the same walk runs in every language; each
+    stop first checks that the browser really is where the name says.
+    """
+    prefix = f"/{language}"
+    main_heading = page.get_by_role("heading", level=1)
+
+    assert page.goto(f"{prefix}/").status == 200
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    yield "home"
+
+    assert page.goto(f"{prefix}/report/").status == 200
+    expect(page.locator(".type-questions:visible")).to_have_count(0)
+    yield "report form"
+    for case_type in CaseType.values if everything else [CaseType.SUBJECT_REQUEST]:
+        page.locator(f"#case_type_{case_type}").check()
+        expect(page.locator(".type-questions:visible")).to_have_count(1)
+        expect(page.locator(f'.type-questions[data-case-type="{case_type}"]')).to_be_visible()
+        yield f"report form, {case_type} picked"
+
+    form_button = page.locator(".trust-form button[type=submit]")
+    page.goto(f"{prefix}/report/")
+    assert submit(page, form_button) == 400
+    expect(page.locator("#case_type_error")).to_be_visible()
+    yield "report form, no type picked"
+
+    page.locator("#case_type_subject_request").check()
+    page.locator("#id_identity_1").check()
+    assert submit(page, form_button) == 400
+    for field in ["subject_request__subject_right", "message", "reporter_name", "reporter_email"]:
+        expect(page.locator(f"#id_{field}_error, #div_id_{field} .invalid-feedback").first).to_be_visible()
+    yield "report form, a data-subject request with its errors"
+
+    assert page.goto(f"{prefix}/follow-up/").status == 200
+    yield "follow-up login"
+
+    page.locator("#id_receipt_code").fill("0000 0000 0000 0000 0000")
+    assert submit(page, page.locator("main form button[type=submit]")) == 400
+    expect(page.locator("#id_receipt_code")).to_have_attribute("aria-invalid", "true")
+    yield "follow-up login, wrong code"
+
+    if everything:
+        page.goto(f"{prefix}/report/")
+        page.locator("#case_type_subject_request").check()
+        page.locator("#id_subject_request__subject_right_0").check()
+        page.locator("#id_message").fill("Please send me a copy of my data.")
+        page.locator("#id_identity_1").check()
+        page.locator("#id_reporter_name").fill("Kari Nordmann")
+        page.locator("#id_reporter_email").fill("kari@example.org")
+        assert submit(page, form_button) == 200
+        expect(page.locator("#receipt-code")).to_have_text(re.compile(r"^\d{4}( \d{4}){4}$"))
+        yield "receipt page"
+
+        page.locator("#receipt-saved-form").evaluate("form => { form.noValidate = true; }")
+        assert submit(page, page.locator("#receipt-saved-form button[type=submit]")) == 400
+        expect(page.locator("#receipt-saved-form .invalid-feedback")).to_be_visible()
+        yield "receipt page, saving not confirmed"
+
+        page.locator("#id_saved").check()
+        assert submit(page, page.locator("#receipt-saved-form button[type=submit]")) == 200
+        reference = re.search(r"TC-\d{4}-\d{5}", main_heading.inner_text()).group(0)
+        case = services.Case.objects.get(reference=reference)
+        services.reply_as_staff(case=case, staff_user=StaffFactory(), message=STAFF_REPLY)
+        page.reload()
+        expect(page.locator("#case-messages")).to_contain_text(STAFF_REPLY)
+        expect(page.locator("#confirm-heading")).to_be_visible()
+        yield "case page, with a staff reply and the e-mail confirmation"
+
+        assert page.goto(f"{prefix}/proof/").status == 200
+        yield "proof check"
+        page.locator("#id_proof").fill("not-a-proof")
+        assert submit(page, page.locator("main form button[type=submit]")) == 200
+        expect(page.locator("main .alert-danger")).to_be_visible()
+        yield "proof check, invalid proof"
+        page.locator("#id_proof").fill(services.proof_of_submission(case=case))
+        assert submit(page, page.locator("main form button[type=submit]")) == 200
+        expect(page.locator("main .alert-success")).to_contain_text(reference)
+        yield "proof check, valid proof"
+
+        assert page.goto(f"{prefix}/privacy/").status == 200
+        yield "privacy notice"
+        for country in ["norway", "sweden", "denmark"]:
+            assert page.goto(f"{prefix}/authorities/{country}/").status == 200
+            yield f"authority page, {country}"
+
+    assert page.goto(f"{prefix}/no-such-page/").status == 404
+    yield "404 page"
+
+    page.goto(f"{prefix}/follow-up/")
+    page.context.clear_cookies()
+    page.locator("#id_receipt_code").fill("1234 5678 9012 3456 7890")
+    assert submit(page, page.locator("main form button[type=submit]")) == 403
+    expect(page.locator("#id_receipt_code")).to_have_count(0)
+    yield "CSRF failure page"
+
+
+# Every page in English; in the other languages, the pages whose text differs most (see above).
+WALKS = [("en", True, 25), ("nb", False, 9), ("sv", False, 9), ("da", False, 9)]
+WALK_IDS = ["en-every-page", "nb", "sv", "da"]
+
+
+@pytest.mark.parametrize("language,everything,stops", WALKS, ids=WALK_IDS)
+def test_public_pages_have_no_wcag_21_aa_violations(new_visit, language, everything, stops):
+    # axe is injected as a script, which this site's CSP forbids: this context bypasses CSP.
+    page = new_visit(bypass_csp=True).page
+    findings = AxeFindings()
+    for stop in public_pages(page, language, everything=everything):
+        findings.check(page, f"{stop} [{language}]")
+    assert len(findings.pages_checked) == stops
+    assert not findings.seen, findings.report()
+
+
+@pytest.mark.parametrize("language,everything,stops", WALKS, ids=WALK_IDS)
+def test_public_pages_load_nothing_from_another_host_and_break_no_csp_rule(
+    new_visit, live_server, language, everything, stops
+):
+    visit = new_visit()
+    visit.context.add_init_script(CSP_LISTENER)
+    page = visit.page
+    reported, stopped_at = [], []
+    for stop in public_pages(page, language, everything=everything):
+        stopped_at.append(stop)
+        reported += [f"{stop}: {violation}" for violation in page.evaluate("() => window.__cspViolations")]
+    assert len(stopped_at) == stops
+    assert len(visit.requests) > stops
+    assert any("/static/" in url for url in visit.requests)
+    assert visit.foreign_requests(live_server.url) == []
+    assert visit.csp_violations() == []
+    assert reported == []
+
+
+@pytest.mark.parametrize("page", [{}, {"java_script_enabled": False}], indirect=True, ids=["js", "no-js"])
+def test_the_report_form_can_be_used_from_the_keyboard(page):
+    page.goto("/en/report/")
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to content")
+    expect(page.locator(":focus")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator(":focus")).to_have_id("main")
+
+    reached = []
+    for _press in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e.id || e.getAttribute('name') || (e.type === 'submit' ? 'submit:' + e.textContent.trim() : e.tagName); }"
+        )
+        reached.append(focused)
+        if focused == "case_type_subject_request":
+            # Arrow keys move within the radio group and pick a type; its questions appear.
+            for _arrow in range(4):
+                page.keyboard.press("ArrowDown")
+            expect(page.locator("#case_type_hse")).to_be_checked()
+            expect(page.locator('.type-questions[data-case-type="hse"]')).to_be_visible()
+            reached.append("case_type_hse")
+        if focused == "submit:Send the message":
+            break
+    assert "case_type_subject_request" in reached, reached
+    assert "id_website" not in reached, "the honeypot must not take focus"
+    order = [
+        reached.index(name)
+        for name in ["case_type_hse", "id_hse__location", "id_message", "submit:Send the message"]
+    ]
+    assert order == sorted(order), reached
+
+    # Enter on the button sends the form; the first error is then reachable and named.
+    page.keyboard.press("Enter")
+    expect(page.locator("#form-errors")).to_be_visible()
+    expect(page.locator("#id_hse__location")).to_have_attribute("aria-invalid", "true")
