@@ -55,6 +55,8 @@ def test_it_takes_an_anonymous_report_and_shows_the_code_once(client):
     code = receipt_code(response)
     assert re.fullmatch(r"\d{4}( \d{4}){4}", code)
     assert "no-store" in response["Cache-Control"]
+    # Without JavaScript too, the only ways on are the page's own forms: no link leads away.
+    assert re.findall(r'<a [^>]*href="(/[^"]*)"', response.content.decode()) == []
     case = Case.objects.get()
     assert case.case_type == CaseType.HSE
     assert case.is_anonymous
