@@ -1,0 +1,1 @@
+"""Benchmarks (DESIGN.md §3): `python bench/<name>.py`, baselines measured in the same run."""
