@@ -10,8 +10,7 @@ from enum import Enum
 from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -55,15 +54,30 @@ def hash_code(code: str) -> str:
 
 
 def next_reference(*, year: int) -> str:
-    """TC-<year>-<number>, numbered without gaps under concurrent submissions (row lock)."""
-    if not ReferenceCounter.objects.filter(year=year).update(last_number=F("last_number") + 1):
+    """TC-<year>-<number>, numbered without gaps under concurrent submissions.
+
+    One UPDATE ... RETURNING both takes the row lock and reads the number (PostgreSQL, and
+    SQLite since 3.35), so the lock is held for as short a time as the transaction allows.
+    """
+    number = _increment_counter(year)
+    if number is None:
         try:
             with transaction.atomic():
                 ReferenceCounter.objects.create(year=year, last_number=1)
-        except IntegrityError:
-            ReferenceCounter.objects.filter(year=year).update(last_number=F("last_number") + 1)
-    number = ReferenceCounter.objects.get(year=year).last_number
+                number = 1
+        except IntegrityError:  # another submission created the year's row first
+            number = _increment_counter(year)
     return f"TC-{year}-{number:05d}"
+
+
+def _increment_counter(year: int) -> int | None:
+    table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + 1 WHERE year = %s RETURNING last_number", [year]
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def content_digest(

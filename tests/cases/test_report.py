@@ -222,3 +222,18 @@ def test_an_expired_form_token_brings_the_form_back_with_the_text(db):
     assert "Loading dock, Oslo" in page
     assert 'name="csrfmiddlewaretoken"' in page
     assert not Case.objects.exists()
+
+
+def test_references_count_up_per_year_without_gaps(time_machine):
+    from tests.factories import submit
+
+    time_machine.move_to("2026-12-31 12:00:00+00:00", tick=False)
+    first, _ = submit()
+    second, _ = submit()
+    time_machine.move_to("2027-01-02 12:00:00+00:00", tick=False)
+    third, _ = submit()
+    assert [first.reference, second.reference, third.reference] == [
+        "TC-2026-00001",
+        "TC-2026-00002",
+        "TC-2027-00001",
+    ]
