@@ -1,3 +1,5 @@
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse
@@ -93,16 +95,56 @@ def _start_followup_session(request, case: Case) -> None:
     request.session[FOLLOWUP_SESSION_KEY] = case.pk
 
 
+class TooManyWrongCodes(Exception):
+    pass
+
+
+def _case_for_code(request, typed_code: str) -> Case | None:
+    """Every door that takes a receipt code counts wrong ones against the client, and refuses
+    once there were too many in the window, whatever the code is this time."""
+    window = settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS
+    failures = hits_so_far(scope="receipt-code", client_key=request.client_key, window_seconds=window)
+    if failures >= settings.TRUSTCENTER_FOLLOWUP_FAILURES:
+        raise TooManyWrongCodes
+    case = selectors.case_for_receipt_code(typed_code=typed_code)
+    if case is None:
+        count_hit(scope="receipt-code", client_key=request.client_key, window_seconds=window)
+    return case
+
+
+def _too_many_wrong_codes(request, form=None):
+    return render(
+        request,
+        "cases/followup_login.html",
+        {
+            "form": form or FollowUpCodeForm(),
+            "refusal": _("Too many wrong codes. Please wait 15 minutes and try again."),
+        },
+        status=429,
+    )
+
+
+def with_posted_receipt_case(view):
+    """For the receipt page's forms: the case named by the posted code, under the same limit."""
+
+    @functools.wraps(view)
+    def wrapper(request):
+        try:
+            case = _case_for_code(request, request.POST.get("receipt_code", ""))
+        except TooManyWrongCodes:
+            return _too_many_wrong_codes(request)
+        if case is None:
+            return redirect("cases:followup")
+        return view(request, case)
+
+    return wrapper
+
+
 @never_cache
 @require_POST
-def receipt_saved(request):
+@with_posted_receipt_case
+def receipt_saved(request, case: Case):
     form = ReceiptSavedForm(request.POST)
-    try:
-        case = _case_for_code(request, request.POST.get("receipt_code", ""))
-    except TooManyWrongCodes:
-        return _too_many_wrong_codes(request)
-    if case is None:
-        return redirect("cases:followup")
     if not form.is_valid():
         return _receipt_page(
             request,
@@ -135,43 +177,9 @@ def _proof_download(case: Case) -> HttpResponse:
 
 @never_cache
 @require_POST
-def receipt_proof(request):
-    try:
-        case = _case_for_code(request, request.POST.get("receipt_code", ""))
-    except TooManyWrongCodes:
-        return _too_many_wrong_codes(request)
-    if case is None:
-        return redirect("cases:followup")
+@with_posted_receipt_case
+def receipt_proof(request, case: Case):
     return _proof_download(case)
-
-
-class TooManyWrongCodes(Exception):
-    pass
-
-
-def _case_for_code(request, typed_code: str) -> Case | None:
-    """Every door that takes a receipt code counts wrong ones against the client, and refuses
-    once there were too many in the window, whatever the code is this time."""
-    window = settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS
-    failures = hits_so_far(scope="receipt-code", client_key=request.client_key, window_seconds=window)
-    if failures >= settings.TRUSTCENTER_FOLLOWUP_FAILURES:
-        raise TooManyWrongCodes
-    case = selectors.case_for_receipt_code(typed_code=typed_code)
-    if case is None:
-        count_hit(scope="receipt-code", client_key=request.client_key, window_seconds=window)
-    return case
-
-
-def _too_many_wrong_codes(request, form=None):
-    return render(
-        request,
-        "cases/followup_login.html",
-        {
-            "form": form or FollowUpCodeForm(),
-            "refusal": _("Too many wrong codes. Please wait 15 minutes and try again."),
-        },
-        status=429,
-    )
 
 
 @never_cache
