@@ -10,7 +10,7 @@ and `Origin`, as the TLS proxy and a browser would. One gunicorn serves both end
 
 - intake: POST /en/report/ (an anonymous general inquiry, multipart like a browser sends it),
   which must answer 200 with the receipt page;
-- baseline: POST /baseline/ (bench/baseline_app.py): one INSERT and the same Argon2id receipt hash.
+- baseline: POST /baseline/ (bench/_baseline_app.py): one INSERT and the same Argon2id receipt hash.
 
 At 1 and 8 concurrent clients it measures requests/s, p50 and p95 for each. The requests go in
 short blocks, baseline and intake alternating (B I I B B I ...), so that whatever else the
@@ -53,7 +53,7 @@ INTAKE_PATH = "/en/report/"
 BASELINE_PATH = "/baseline/"
 RECEIPT_MARK = b'id="receipt-code"'
 BASELINE_ANSWER = re.compile(rb"^\d+ [\d ]+\n$")
-# The baseline view's table (bench/baseline_app.py): one row a request, the hash unique like
+# The baseline view's table (bench/_baseline_app.py): one row a request, the hash unique like
 # Case.receipt_hash.
 BASELINE_TABLE_SQL = """
 CREATE TABLE IF NOT EXISTS bench_baseline_receipt (
@@ -328,7 +328,7 @@ def main() -> int:
     secret_key = secrets.token_urlsafe(60)
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.baseline_settings",
+        "DJANGO_SETTINGS_MODULE": "bench._baseline_settings",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secret_key,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",

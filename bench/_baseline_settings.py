@@ -1,4 +1,4 @@
-"""The real settings, with URLs that add the benchmark's baseline view (see bench/baseline_app.py).
+"""The real settings, with URLs that add the benchmark's baseline view (see bench/_baseline_app.py).
 
 Everything else (middleware, database, cache, security headers) is exactly trustcenter.settings,
 so the baseline and the intake form are served by the same process with the same stack.
@@ -6,4 +6,4 @@ so the baseline and the intake form are served by the same process with the same
 
 from trustcenter.settings import *  # noqa: F403
 
-ROOT_URLCONF = "bench.baseline_app"
+ROOT_URLCONF = "bench._baseline_app"
