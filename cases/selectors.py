@@ -18,9 +18,7 @@ def access_case(*, user, case_id: int) -> Case:
 
     Team visibility arrives with the staff side; until then only active staff pass.
     """
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        raise PermissionDenied
-    case = Case.objects.filter(pk=case_id).first()
+    case = visible_cases(user=user).filter(pk=case_id).first()
     if case is None:
         raise PermissionDenied
     return case
@@ -31,6 +29,7 @@ def case_attachment(*, case: Case, attachment_id: int) -> Attachment | None:
 
 
 def visible_cases(*, user):
+    """The cases a staff member may see: the one place visibility is decided."""
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return Case.objects.none()
     return Case.objects.all()

@@ -40,29 +40,32 @@ def plain_png() -> bytes:
     return output.getvalue()
 
 
-def docx() -> bytes:
+def _zip(entries: dict[str, str | bytes]) -> bytes:
     output = io.BytesIO()
     with zipfile.ZipFile(output, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", "<w:document/>")
-        archive.writestr("docProps/core.xml", "<dc:creator>Kari Nordmann</dc:creator>")
+        for name, content in entries.items():
+            archive.writestr(name, content)
     return output.getvalue()
+
+
+def docx() -> bytes:
+    return _zip(
+        {
+            "[Content_Types].xml": "<Types/>",
+            "word/document.xml": "<w:document/>",
+            "docProps/core.xml": "<dc:creator>Kari Nordmann</dc:creator>",
+        }
+    )
 
 
 def odt() -> bytes:
-    output = io.BytesIO()
-    with zipfile.ZipFile(output, "w") as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
-        archive.writestr("content.xml", "<office:document-content/>")
-    return output.getvalue()
+    return _zip(
+        {"mimetype": "application/vnd.oasis.opendocument.text", "content.xml": "<office:document-content/>"}
+    )
 
 
 def zip_with_program() -> bytes:
-    output = io.BytesIO()
-    with zipfile.ZipFile(output, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("setup.exe", b"MZ\x90\x00")
-    return output.getvalue()
+    return _zip({"[Content_Types].xml": "<Types/>", "setup.exe": b"MZ\x90\x00"})
 
 
 PDF = b"%PDF-1.4\n1 0 obj << /Author (Kari Nordmann) >> endobj\ntrailer << >>\n%%EOF\n"
