@@ -321,6 +321,7 @@ class ReceiptSavedForm(forms.Form):
     receipt_code = forms.CharField(widget=forms.HiddenInput, max_length=40)
     saved = forms.BooleanField(
         label=_("I have written down or saved my receipt code"),
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
         error_messages={
             "required": _("Please confirm that you have saved your receipt code: you cannot see it again.")
         },

@@ -12,13 +12,15 @@ def _window_key(*, scope: str, client_key: str, window_seconds: int, now: float)
 def count_hit(*, scope: str, client_key: str, window_seconds: int) -> int:
     """Counts one more hit in the current window and returns the count so far."""
     key = _window_key(scope=scope, client_key=client_key, window_seconds=window_seconds, now=time.time())
-    # Kept for two windows: hits_so_far also reads the previous one.
-    cache.add(key, 0, timeout=2 * window_seconds)
+    # Two cache round trips either way. The key is kept for two windows because hits_so_far also
+    # reads the previous one; it is only ever counted in its own window, so it cannot expire
+    # between the check and the increment.
     try:
         return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=2 * window_seconds)
-        return 1
+    except ValueError:  # the first hit in this window
+        if cache.add(key, 1, timeout=2 * window_seconds):
+            return 1
+        return cache.incr(key)  # another request added it first
 
 
 def hits_so_far(*, scope: str, client_key: str, window_seconds: int) -> int:
