@@ -132,6 +132,7 @@ class Upload:
     name: str
     data: bytes
     kind: UploadKind
+    metadata_removed: bool = False
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -261,9 +262,26 @@ class TrustMessageForm(forms.Form):
             raise ValidationError(_("This field must stay empty."))
         return ""
 
+    def _forget_hidden_fields(self, cleaned: dict, *, case_type: str | None, anonymous: bool) -> None:
+        """What the page hides (other types' questions; name and e-mail when anonymous) is
+        neither kept nor complained about: an error there could not be seen or fixed."""
+        hidden = [
+            question_field_name(other_type, question)
+            for other_type, questions in self.questions.items()
+            if other_type != case_type
+            for question, _field, _required in questions
+        ]
+        if anonymous:
+            hidden += ["reporter_name", "reporter_email", "wants_notices"]
+        for name in hidden:
+            cleaned.pop(name, None)
+            self.errors.pop(name, None)
+
     def clean(self):
         cleaned = super().clean()
         case_type = cleaned.get("case_type")
+        anonymous = cleaned.get("identity") == IdentityChoice.ANONYMOUS
+        self._forget_hidden_fields(cleaned, case_type=case_type, anonymous=anonymous)
         if not case_type:
             return cleaned
         for question, _field, required in self.questions[case_type]:
@@ -273,7 +291,6 @@ class TrustMessageForm(forms.Form):
             value = cleaned.get(name)
             if question == "occurred_on" and value and value > timezone.localdate():
                 self.add_error(name, _("This date is in the future."))
-        anonymous = cleaned.get("identity") == IdentityChoice.ANONYMOUS
         if anonymous and case_type not in ANONYMOUS_TYPES:
             self.add_error(
                 "identity",
@@ -307,6 +324,13 @@ class FollowUpCodeForm(forms.Form):
         label=_("Your receipt code"),
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}),
+    )
+    # A message typed on the case page after its session ended, carried back to it (views.py).
+    draft = forms.CharField(
+        label=_("Your message, not sent yet"),
+        required=False,
+        max_length=settings.TRUSTCENTER_MAX_MESSAGE_CHARS,
+        widget=forms.Textarea(attrs={"rows": 6}),
     )
 
 

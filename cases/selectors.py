@@ -13,6 +13,15 @@ def case_for_receipt_code(*, typed_code: str) -> Case | None:
     return Case.objects.filter(receipt_hash=hash_code(code)).first()
 
 
+def followup_case(*, case_id: int | None) -> Case | None:
+    """The case a reporter's follow-up session opened (by its receipt code), if any."""
+    return Case.objects.filter(pk=case_id).first() if case_id else None
+
+
+def case_messages(*, case: Case):
+    return case.messages.prefetch_related("attachments")
+
+
 def access_case(*, user, case_id: int) -> Case:
     """The one door through which staff read a case; raises PermissionDenied otherwise.
 

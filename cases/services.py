@@ -3,7 +3,7 @@
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
 
@@ -98,23 +98,35 @@ def content_digest(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _as_stored(uploads: list[Upload], *, anonymous: bool) -> list[Upload]:
+    """The files as they will be kept: an anonymous reporter's images without their metadata.
+
+    Done before the transaction (re-encoding takes time), and everything after it (hashes,
+    the proof's digest) sees only the stored bytes, so no fingerprint of the original remains.
+    """
+    if not anonymous:
+        return uploads
+    return [
+        replace(upload, data=strip_image_metadata(upload.data, upload.kind), metadata_removed=True)
+        if upload.kind.is_image
+        else upload
+        for upload in uploads
+    ]
+
+
 def _save_attachments(*, case: Case, message: CaseMessage, uploads: list[Upload]) -> None:
     for upload in uploads:
-        data = upload.data
-        strip = case.is_anonymous and upload.kind.is_image
-        if strip:
-            data = strip_image_metadata(data, upload.kind)
         attachment = Attachment(
             case=case,
             message=message,
             original_name=upload.name,
             content_type=upload.kind.content_type,
             extension=upload.kind.extension,
-            size=len(data),
+            size=len(upload.data),
             sha256=hashlib.sha256(upload.data).hexdigest(),
-            metadata_removed=strip,
+            metadata_removed=upload.metadata_removed,
         )
-        attachment.file.save("upload", ContentFile(data), save=False)
+        attachment.file.save("upload", ContentFile(upload.data), save=False)
         attachment.save()
 
 
@@ -176,6 +188,7 @@ def submit_case(
     if is_anonymous:
         reporter_name, reporter_email, wants_notices = "", "", False
     subject_right = details.pop("subject_right", "") if case_type == CaseType.SUBJECT_REQUEST else ""
+    uploads = _as_stored(uploads, anonymous=is_anonymous)
     code = receipts.new_receipt_code()
     code_hash = hash_code(code)  # slow on purpose: outside the transaction
     digest = content_digest(
@@ -209,6 +222,7 @@ def submit_case(
 
 
 def add_reporter_message(*, case: Case, message: str, uploads: list[Upload]) -> CaseMessage:
+    uploads = _as_stored(uploads, anonymous=case.is_anonymous)
     with transaction.atomic():
         reply = CaseMessage.objects.create(case=case, author=MessageAuthor.REPORTER, body=message)
         _save_attachments(case=case, message=reply, uploads=uploads)

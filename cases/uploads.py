@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import puremagic
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_TYPES = {
@@ -29,7 +30,9 @@ OPENDOCUMENT_TYPES = {
     b"application/vnd.oasis.opendocument.spreadsheet": "ods",
     b"application/vnd.oasis.opendocument.presentation": "odp",
 }
-ALLOWED_DESCRIPTION = "JPEG, PNG, GIF, WebP, PDF, Word, Excel, PowerPoint, OpenDocument, plain text"
+ALLOWED_DESCRIPTION = gettext_lazy(
+    "JPEG, PNG, GIF, WebP, PDF, Word, Excel, PowerPoint, OpenDocument, plain text"
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,10 @@ def identify_upload(data: bytes) -> UploadKind:
         try:
             with Image.open(io.BytesIO(data)) as image:
                 image.verify()
+            # verify() reads the structure, not the pixels: decode them too, so that a picture
+            # cut short is refused here and not when its metadata is removed.
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
         except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
             raise ValidationError(_("This image is damaged and could not be read."), code="broken") from None
         return UploadKind(content_type, IMAGE_TYPES[content_type][1])

@@ -6,7 +6,9 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from trustcenter.ratelimit import count_hit, hits_so_far
@@ -25,6 +27,8 @@ from .forms import (
 from .models import Case, CaseType
 
 FOLLOWUP_SESSION_KEY = "followup_case_id"
+# A message typed on the case page after its session ended, kept until the code is entered again.
+DRAFT_SESSION_KEY = "followup_draft"
 
 
 def _report_page(request, form, *, status=200, unknown_type=False):
@@ -90,6 +94,23 @@ def report(request):
     return _receipt_page(request, case=submitted.case, code=submitted.receipt_code)
 
 
+def _report_csrf_failure(request):
+    """An expired form token: the report form comes back with everything typed still in it."""
+    form = TrustMessageForm(request.POST)
+    form.is_valid()
+    form.add_error(
+        None,
+        _(
+            "Your message was not sent because the page had been open too long. Everything you "
+            "typed is still here: check it, attach any files again, and send it."
+        ),
+    )
+    return _report_page(request, form, status=403)
+
+
+report.csrf_failure = _report_csrf_failure
+
+
 def _start_followup_session(request, case: Case) -> None:
     request.session.cycle_key()
     request.session[FOLLOWUP_SESSION_KEY] = case.pk
@@ -113,12 +134,15 @@ def _case_for_code(request, typed_code: str) -> Case | None:
 
 
 def _too_many_wrong_codes(request, form=None):
+    # The limit counts this window and the one before, so a refusal lasts up to two windows.
+    minutes = -(-2 * settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS // 60)
     return render(
         request,
         "cases/followup_login.html",
         {
             "form": form or FollowUpCodeForm(),
-            "refusal": _("Too many wrong codes. Please wait 15 minutes and try again."),
+            "refusal": _("Too many wrong codes. Please try again in %(minutes)s minutes.")
+            % {"minutes": minutes},
         },
         status=429,
     )
@@ -128,6 +152,7 @@ def with_posted_receipt_case(view):
     """For the receipt page's forms: the case named by the posted code, under the same limit."""
 
     @functools.wraps(view)
+    @sensitive_post_parameters("receipt_code")
     def wrapper(request):
         try:
             case = _case_for_code(request, request.POST.get("receipt_code", ""))
@@ -183,6 +208,7 @@ def receipt_proof(request, case: Case):
 
 
 @never_cache
+@sensitive_post_parameters("receipt_code")
 def followup(request):
     form = FollowUpCodeForm(request.POST or None)
     if request.method != "POST":
@@ -194,6 +220,8 @@ def followup(request):
             return _too_many_wrong_codes(request, form)
         if case is not None:
             _start_followup_session(request, case)
+            if form.cleaned_data["draft"]:
+                request.session[DRAFT_SESSION_KEY] = form.cleaned_data["draft"]
             return redirect("cases:followup_case")
         form.add_error(
             "receipt_code", _("We could not open a case with this code. Check the code and try again.")
@@ -202,34 +230,69 @@ def followup(request):
 
 
 def _followup_case_or_none(request) -> Case | None:
-    case_id = request.session.get(FOLLOWUP_SESSION_KEY)
-    return Case.objects.filter(pk=case_id).first() if case_id else None
+    return selectors.followup_case(case_id=request.session.get(FOLLOWUP_SESSION_KEY))
+
+
+def _followup_case_page(request, case: Case, *, form=None, confirm_form=None, status=200):
+    return render(
+        request,
+        "cases/followup_case.html",
+        {
+            "case": case,
+            "case_messages": selectors.case_messages(case=case),
+            "form": form
+            or FollowUpMessageForm(initial={"message": request.session.pop(DRAFT_SESSION_KEY, "")}),
+            "confirm_form": confirm_form or ConfirmationCodeForm(),
+        },
+        status=status,
+    )
+
+
+def _session_ended(request):
+    """A message posted after the follow-up session ended is not lost: the code form keeps it."""
+    form = FollowUpCodeForm(initial={"draft": request.POST.get("message", "")})
+    return render(request, "cases/followup_login.html", {"form": form, "session_ended": True}, status=403)
 
 
 @never_cache
 def followup_case(request):
     case = _followup_case_or_none(request)
     if case is None:
+        if request.method == "POST" and request.POST.get("message", "").strip():
+            return _session_ended(request)
         return redirect("cases:followup")
-    form = FollowUpMessageForm(request.POST or None, request.FILES or None)
-    if request.method == "POST":
-        if form.is_valid():
-            services.add_reporter_message(
-                case=case, message=form.cleaned_data["message"], uploads=form.cleaned_data["attachments"]
-            )
-            messages.success(request, _("Your message has been added to the case."))
-            return redirect("cases:followup_case")
-    return render(
-        request,
-        "cases/followup_case.html",
-        {
-            "case": case,
-            "case_messages": case.messages.prefetch_related("attachments"),
-            "form": form,
-            "confirm_form": ConfirmationCodeForm(),
-        },
-        status=400 if form.errors else 200,
+    if request.method != "POST":
+        return _followup_case_page(request, case)
+    form = FollowUpMessageForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _followup_case_page(request, case, form=form, status=400)
+    services.add_reporter_message(
+        case=case, message=form.cleaned_data["message"], uploads=form.cleaned_data["attachments"]
     )
+    messages.success(request, _("Your message has been added to the case."))
+    return redirect("cases:followup_case")
+
+
+def _followup_case_csrf_failure(request):
+    """An expired form token on the case page: the page comes back with the message in it."""
+    case = _followup_case_or_none(request)
+    if case is None:
+        return (
+            _session_ended(request) if request.POST.get("message", "").strip() else redirect("cases:followup")
+        )
+    form = FollowUpMessageForm(request.POST)
+    form.is_valid()
+    form.add_error(
+        None,
+        _(
+            "Your message was not sent because the page had been open too long. It is still here: "
+            "attach any files again, and send it."
+        ),
+    )
+    return _followup_case_page(request, case, form=form, status=403)
+
+
+followup_case.csrf_failure = _followup_case_csrf_failure
 
 
 @never_cache
@@ -261,36 +324,28 @@ def followup_proof(request):
     return _proof_download(case)
 
 
+CONFIRMATION_ERRORS = {
+    services.ConfirmationResult.WRONG: _lazy("That code is not right. Please try again."),
+    services.ConfirmationResult.EXPIRED: _lazy("That code has expired. Ask for a new one below."),
+    services.ConfirmationResult.TOO_MANY_TRIES: _lazy("Too many wrong codes. Ask for a new one below."),
+}
+
+
 @never_cache
 @require_POST
+@sensitive_post_parameters("code")
 def followup_confirm_email(request):
     case = _followup_case_or_none(request)
     if case is None:
         return redirect("cases:followup")
     form = ConfirmationCodeForm(request.POST)
-    result = (
-        services.confirm_email_with_code(case=case, code=request.POST.get("code", ""))
-        if form.is_valid()
-        else None
-    )
-    feedback = {
-        services.ConfirmationResult.CONFIRMED: (
-            messages.SUCCESS,
-            _("Thank you: your e-mail address is confirmed."),
-        ),
-        services.ConfirmationResult.WRONG: (messages.ERROR, _("That code is not right. Please try again.")),
-        services.ConfirmationResult.EXPIRED: (
-            messages.ERROR,
-            _("That code has expired. Ask for a new one below."),
-        ),
-        services.ConfirmationResult.TOO_MANY_TRIES: (
-            messages.ERROR,
-            _("Too many wrong codes. Ask for a new one below."),
-        ),
-        None: (messages.ERROR, _("Enter the 6-digit code from the e-mail.")),
-    }[result]
-    messages.add_message(request, *feedback)
-    return redirect("cases:followup_case")
+    if form.is_valid():
+        result = services.confirm_email_with_code(case=case, code=form.cleaned_data["code"])
+        if result == services.ConfirmationResult.CONFIRMED:
+            messages.success(request, _("Thank you: your e-mail address is confirmed."))
+            return redirect("cases:followup_case")
+        form.add_error("code", CONFIRMATION_ERRORS[result])
+    return _followup_case_page(request, case, confirm_form=form, status=400)
 
 
 @never_cache

@@ -32,9 +32,11 @@ def ClientPrivacyMiddleware(get_response):
     def middleware(request):
         # Behind a proxy that appends to X-Forwarded-For, only the last entry was written by the
         # proxy; earlier ones are whatever the client sent, so they cannot key a rate limit.
-        address = request.META.get(header, "").split(",")[-1].strip()
+        # A request that reached us without the proxy's header is keyed by its own peer, so that
+        # clients never fall together into one shared bucket keyed by an empty address.
+        address = request.META.get(header, "").split(",")[-1].strip() or request.META.get("REMOTE_ADDR", "")
         request.client_key = client_key(address, secret=settings.SECRET_KEY)
-        for key in IDENTIFYING_META_KEYS:
+        for key in (*IDENTIFYING_META_KEYS, header):
             request.META.pop(key, None)
         return get_response(request)
 

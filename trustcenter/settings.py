@@ -157,6 +157,8 @@ SESSION_ENGINE = (
 )
 # A reporter's follow-up session is short: it holds which case the receipt code opened.
 SESSION_COOKIE_AGE = env_int("TRUSTCENTER_SESSION_SECONDS", 30 * 60, minimum=60)
+# Counted from the last page seen, not from the code: reading and writing on the case page keep it.
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -258,9 +260,14 @@ TRUSTCENTER_CLIENT_ADDRESS_HEADER = env.str("TRUSTCENTER_CLIENT_ADDRESS_HEADER",
 # Argon2id cost for receipt codes: tuned to tens of milliseconds on a 2-core machine.
 TRUSTCENTER_RECEIPT_HASH_TIME_COST = env_int("TRUSTCENTER_RECEIPT_HASH_TIME_COST", 2, minimum=1)
 TRUSTCENTER_RECEIPT_HASH_MEMORY_KIB = env_int("TRUSTCENTER_RECEIPT_HASH_MEMORY_KIB", 12288, minimum=8)
-# Uploads cannot grow past the per-submission limit in memory or on disk before the form sees them.
+# The text fields of a form are bounded here; files past the size limits are not written to disk
+# (cases/upload_handlers.py), so the form can name them as too large without storing them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * TRUSTCENTER_MAX_MESSAGE_CHARS * 4
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "cases.upload_handlers.SizeLimitedUploadHandler",
+]
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

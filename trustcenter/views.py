@@ -1,8 +1,8 @@
+from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
@@ -33,7 +33,11 @@ def home(request):
 
 
 def privacy_notice(request):
-    return render(request, "trustcenter/privacy_notice.html", {"authorities": SUPERVISORY_AUTHORITIES})
+    return render(
+        request,
+        "trustcenter/privacy_notice.html",
+        {"authorities": SUPERVISORY_AUTHORITIES, "session_minutes": settings.SESSION_COOKIE_AGE // 60},
+    )
 
 
 def authority(request, country: str):
@@ -54,25 +58,18 @@ def health(request):
 
 
 def csrf_failure(request, reason=""):
-    """An expired form token: the report form comes back with everything typed still in it."""
+    """A form token that expired or a cookie that went missing.
+
+    A view whose form must not lose what was typed names its own answer as its `csrf_failure`
+    attribute; it gets the request and gives the form back, filled in.
+    """
     try:
         match = resolve(request.path_info)
     except Resolver404:
         match = None
-    if match and match.view_name == "cases:report" and request.method == "POST":
-        from cases.forms import TrustMessageForm
-        from cases.views import _report_page
-
-        form = TrustMessageForm(request.POST)
-        form.is_valid()
-        form.add_error(
-            None,
-            _(
-                "Your message was not sent because the page had been open too long. Everything you "
-                "typed is still here: check it, attach any files again, and send it."
-            ),
-        )
-        return _report_page(request, form, status=403)
+    rescue = getattr(match.func, "csrf_failure", None) if match and request.method == "POST" else None
+    if rescue is not None:
+        return rescue(request)
     return render(request, "403_csrf.html", status=403)
 
 

@@ -92,3 +92,20 @@ def test_a_forged_link_confirms_nothing(client, django_capture_on_commit_callbac
     assert "does not work" in client.post("/en/confirm/forged-token/").content.decode()
     case.refresh_from_db()
     assert case.email_confirmed_at is None
+
+
+def test_a_wrong_code_is_refused_next_to_the_code_field(client, django_capture_on_commit_callbacks):
+    _case, code = subject_request(django_capture_on_commit_callbacks)
+    client.post("/en/follow-up/", {"receipt_code": code})
+    right = sent_code()
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+    response = client.post("/en/follow-up/case/confirm-email/", {"code": wrong})
+    page = response.content.decode()
+    assert response.status_code == 400
+    error = re.search(r'<div id="(id_code_error)"[^>]*>(.*?)</div>', page, re.DOTALL)
+    assert error and "That code is not right" in error.group(2)
+    assert re.search(
+        r'<input [^>]*aria-describedby="[^"]*id_code_error[^"]*"[^>]*name="code"|'
+        r'<input [^>]*name="code"[^>]*aria-describedby="[^"]*id_code_error',
+        page,
+    )

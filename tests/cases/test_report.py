@@ -1,3 +1,4 @@
+import hashlib
 import re
 
 import pytest
@@ -159,6 +160,42 @@ def test_a_broken_image_is_refused(client):
     assert "damaged" in response.content.decode()
 
 
+def test_an_image_cut_short_is_refused_with_the_text_kept(client):
+    """verify() passes a JPEG cut in half; stripping its metadata would then fail mid-save."""
+    whole = images.jpeg_with_metadata()
+    upload = SimpleUploadedFile("photo.jpg", whole[: len(whole) * 2 // 3], content_type="image/jpeg")
+    response = client.post(URL, anonymous_report(message="Seen at the gate.", attachments=[upload]))
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "photo.jpg: This image is damaged" in page
+    assert "Seen at the gate." in page
+    assert not Case.objects.exists()
+
+
+def test_answers_the_page_hides_are_neither_kept_nor_refused(client):
+    """An anonymous reporter who typed half an e-mail address, or answered another type's
+    questions before changing type, cannot see those fields: they must not block sending."""
+    response = client.post(
+        URL,
+        anonymous_report(
+            reporter_email="kari@",
+            reporter_name="Kari",
+            whistleblowing__occurred_on="not a date",
+            privacy_deviation__data_involved="names",
+        ),
+    )
+    assert response.status_code == 200
+    case = Case.objects.get()
+    assert case.details == {"location": "Loading dock, Oslo", "anyone_hurt": "no"}
+    assert case.reporter_email == "" and case.reporter_name == ""
+
+
+def test_the_form_leaves_checking_to_the_server(client):
+    """A hidden e-mail field must not stop the browser from sending (novalidate)."""
+    page = client.get(URL).content.decode()
+    assert re.search(r'<form [^>]*class="trust-form"[^>]*novalidate', page)
+
+
 def test_files_over_the_size_limits_are_refused(client, settings):
     settings.TRUSTCENTER_MAX_FILE_BYTES = 1000
     settings.TRUSTCENTER_MAX_SUBMISSION_BYTES = 1500
@@ -180,7 +217,12 @@ def test_several_files_are_stored_privately_and_anonymous_images_lose_metadata(c
     assert response.status_code == 200
     photo, document = Attachment.objects.order_by("pk")
     assert photo.metadata_removed and not document.metadata_removed
-    assert b"Kari Nordmann" not in photo.file.read()
+    stored_photo = photo.file.read()
+    assert b"Kari Nordmann" not in stored_photo
+    # The fingerprint is of what is stored: a hash of the original photo would link it to the report.
+    assert photo.sha256 == hashlib.sha256(stored_photo).hexdigest()
+    assert photo.sha256 != hashlib.sha256(images.jpeg_with_metadata()).hexdigest()
+    photo.file.seek(0)
     assert document.file.read() == images.PDF  # documents are kept as sent
     assert "photo" not in photo.file.name and photo.file.name.endswith(".jpg")
     assert str(settings.MEDIA_ROOT) in photo.file.path

@@ -130,3 +130,18 @@ def test_only_the_address_the_proxy_wrote_keys_the_rate_limit(rf, settings):
     for request in seen:
         assert "HTTP_X_FORWARDED_FOR" not in request.META
         assert "REMOTE_ADDR" not in request.META and "HTTP_USER_AGENT" not in request.META
+
+
+def test_without_the_proxy_header_clients_are_kept_apart_and_the_header_removed(rf, settings):
+    """A missing header must not put every client into one bucket keyed by an empty address."""
+    from trustcenter.middleware import ClientPrivacyMiddleware
+
+    settings.TRUSTCENTER_CLIENT_ADDRESS_HEADER = "HTTP_X_CLIENT_ADDRESS"  # not in the fixed list
+    seen = []
+    middleware = ClientPrivacyMiddleware(lambda request: seen.append(request) or None)
+    middleware(rf.get("/", REMOTE_ADDR="198.51.100.1"))
+    middleware(rf.get("/", REMOTE_ADDR="198.51.100.2"))
+    middleware(rf.get("/", REMOTE_ADDR="198.51.100.3", HTTP_X_CLIENT_ADDRESS="203.0.113.9"))
+    first, second, proxied = seen
+    assert first.client_key != second.client_key
+    assert "HTTP_X_CLIENT_ADDRESS" not in proxied.META
