@@ -21,9 +21,17 @@ apt_install() {
 ensure_python_env() {
   apt_install msgfmt gettext
   local python="${PYTHON:-python3}"
-  if [ ! -x "$VENV/bin/python" ]; then
+  # A venv without pip is what a failed attempt leaves behind: start again.
+  if [ ! -x "$VENV/bin/pip" ]; then
     say "creating the virtual environment in .venv"
-    "$python" -m venv "$VENV" || { apt_install false python3-venv; "$python" -m venv "$VENV"; }
+    rm -rf "$VENV"
+    if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+      # Debian's python3 keeps venv and ensurepip in a package of their own.
+      say "installing python3-venv (apt)"
+      if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    fi
+    "$python" -m venv "$VENV"
   fi
   local stamp="$VENV/.requirements.sha256"
   local wanted; wanted="$(sha256sum "$PROJECT_DIR/requirements-dev.lock" | cut -d' ' -f1)"

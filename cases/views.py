@@ -29,6 +29,7 @@ from .models import Case, CaseType
 FOLLOWUP_SESSION_KEY = "followup_case_id"
 # A message typed on the case page after its session ended, kept until the code is entered again.
 DRAFT_SESSION_KEY = "followup_draft"
+NEW_CONFIRMATION_CODES_PER_HOUR = 3
 
 
 def _report_page(request, form, *, status=200, unknown_type=False):
@@ -354,6 +355,12 @@ def followup_resend_confirmation(request):
     case = _followup_case_or_none(request)
     if case is None:
         return redirect("cases:followup")
+    # Each new code brings three more tries: without a cap, the tries could be renewed until a
+    # guess confirmed an address the requester does not control.
+    asked = count_hit(scope="new-confirmation-code", client_key=f"case-{case.pk}", window_seconds=3600)
+    if asked > NEW_CONFIRMATION_CODES_PER_HOUR:
+        messages.error(request, _("You have asked for many new codes. Please wait an hour and try again."))
+        return redirect("cases:followup_case")
     services.resend_email_confirmation(case=case)
     messages.success(request, _("We have sent you a new code."))
     return redirect("cases:followup_case")

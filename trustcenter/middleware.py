@@ -1,5 +1,6 @@
 import hashlib
 import hmac
+import ipaddress
 
 from django.conf import settings
 
@@ -22,7 +23,17 @@ IDENTIFYING_META_KEYS = (
 
 
 def client_key(address: str, *, secret: str) -> str:
-    """A keyed hash of a client address: stable for rate limits, useless without the secret."""
+    """A keyed hash of a client address: stable for rate limits, useless without the secret.
+
+    An IPv6 client usually holds a whole /64 and can pick a new address in it at will, so the
+    /64 is what is counted.
+    """
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        parsed = None
+    if parsed is not None and parsed.version == 6 and parsed.ipv4_mapped is None:
+        address = str(ipaddress.ip_network(f"{parsed}/64", strict=False))
     return hmac.new(secret.encode(), f"client:{address}".encode(), hashlib.sha256).hexdigest()[:32]
 
 

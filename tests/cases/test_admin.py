@@ -80,3 +80,22 @@ def test_staff_cannot_add_or_delete_cases(staff_client):
     assert staff_client.get("/admin/cases/case/add/").status_code == 403
     assert staff_client.get(f"/admin/cases/case/{case.pk}/delete/").status_code == 403
     assert CaseMessage.objects.count() == 1
+
+
+def test_the_outbox_admin_shows_no_message_body(staff_client, django_capture_on_commit_callbacks):
+    """A confirmation e-mail's code would let staff confirm an address for the requester."""
+    from trustcenter.models import OutboxMessage
+
+    with django_capture_on_commit_callbacks(execute=False):
+        submit(
+            case_type=CaseType.SUBJECT_REQUEST,
+            is_anonymous=False,
+            details={"subject_right": "access"},
+            reporter_name="Kari",
+            reporter_email="kari@example.com",
+        )
+    message = OutboxMessage.objects.get()
+    code = re.search(r"^(\d{6})$", message.body, re.MULTILINE).group(1)
+    page = staff_client.get(f"/admin/trustcenter/outboxmessage/{message.pk}/change/").content.decode()
+    assert message.subject in page
+    assert code not in page and "/confirm/" not in page

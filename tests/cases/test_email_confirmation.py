@@ -109,3 +109,14 @@ def test_a_wrong_code_is_refused_next_to_the_code_field(client, django_capture_o
         r'<input [^>]*name="code"[^>]*aria-describedby="[^"]*id_code_error',
         page,
     )
+
+
+def test_new_codes_are_capped_so_tries_cannot_be_renewed_for_ever(client, django_capture_on_commit_callbacks):
+    _case, code = subject_request(django_capture_on_commit_callbacks)
+    client.post("/en/follow-up/", {"receipt_code": code})
+    sent_before = len(mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        pages = [client.post("/en/follow-up/case/new-code/", follow=True).content.decode() for _ in range(4)]
+    assert len(mail.outbox) == sent_before + 3
+    assert "We have sent you a new code" in pages[2]
+    assert "You have asked for many new codes" in pages[3]

@@ -145,3 +145,12 @@ def test_without_the_proxy_header_clients_are_kept_apart_and_the_header_removed(
     first, second, proxied = seen
     assert first.client_key != second.client_key
     assert "HTTP_X_CLIENT_ADDRESS" not in proxied.META
+
+
+def test_an_ipv6_client_is_counted_by_its_64_block():
+    from trustcenter.middleware import client_key
+
+    same_block = [client_key(a, secret="s") for a in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9")]
+    assert same_block[0] == same_block[1]
+    assert client_key("2001:db8:1:3::1", secret="s") != same_block[0]
+    assert client_key("198.51.100.1", secret="s") != client_key("198.51.100.2", secret="s")
