@@ -17,14 +17,18 @@ def staff_client(client):
     return client
 
 
-def test_staff_see_every_case_with_its_reference_and_email_state(staff_client):
-    submit(
+def submit_subject_request():
+    return submit(
         case_type=CaseType.SUBJECT_REQUEST,
         is_anonymous=False,
         details={"subject_right": "access"},
         reporter_name="Kari",
         reporter_email="kari@example.com",
     )
+
+
+def test_staff_see_every_case_with_its_reference_and_email_state(staff_client):
+    submit_subject_request()
     submit(case_type=CaseType.WHISTLEBLOWING)
     page = staff_client.get("/admin/cases/case/").content.decode()
     references = re.findall(r"TC-\d{4}-\d{5}", page)
@@ -87,13 +91,7 @@ def test_the_outbox_admin_shows_no_message_body(staff_client, django_capture_on_
     from trustcenter.models import OutboxMessage
 
     with django_capture_on_commit_callbacks(execute=False):
-        submit(
-            case_type=CaseType.SUBJECT_REQUEST,
-            is_anonymous=False,
-            details={"subject_right": "access"},
-            reporter_name="Kari",
-            reporter_email="kari@example.com",
-        )
+        submit_subject_request()
     message = OutboxMessage.objects.get()
     code = re.search(r"^(\d{6})$", message.body, re.MULTILINE).group(1)
     page = staff_client.get(f"/admin/trustcenter/outboxmessage/{message.pk}/change/").content.decode()
