@@ -3,12 +3,19 @@
 import re
 
 import pytest
+from django.conf import settings as django_settings
+from django.conf.urls.i18n import i18n_patterns
+from django.core import mail
+from django.core.exceptions import PermissionDenied
+from django.urls import path
+from django.utils import translation
 from playwright.sync_api import expect
 
 from cases import services
 from cases.models import CaseType
 from tests.browser.conftest import AxeFindings
 from tests.factories import StaffFactory
+from trustcenter import urls as project_urls
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,6 +29,31 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+def _fail(request):
+    raise RuntimeError("a deliberate failure, to show the 500 page")
+
+
+def _deny(request):
+    raise PermissionDenied
+
+
+# This module is also the URLconf of these tests (see `error_routes`): the project's own, with
+# its own error handlers, plus two test-only pages that fail, because no public page of the
+# project fails on purpose or refuses access.
+urlpatterns = project_urls.urlpatterns + i18n_patterns(
+    path("test-only/server-error/", _fail), path("test-only/access-denied/", _deny)
+)
+handler400 = project_urls.handler400
+handler403 = project_urls.handler403
+handler404 = project_urls.handler404
+handler500 = project_urls.handler500
+
+
+@pytest.fixture
+def error_routes(settings):
+    settings.ROOT_URLCONF = __name__
+
+
 def submit(page, button) -> int:
     """Clicks a submit button and returns the HTTP status of the page the browser lands on."""
     with page.expect_navigation() as navigation:
@@ -29,13 +61,19 @@ def submit(page, button) -> int:
     return navigation.value.status
 
 
+def translated(language: str, text: str) -> str:
+    with translation.override(language):
+        return translation.gettext(text)
+
+
 def public_pages(page, language: str, *, everything: bool = True):
     """Walks the public pages and their states in one language, yielding a name at each stop.
 
-    With everything=False, only the pages whose text differs most between languages: home, the
-    form (empty, a type picked, with errors), follow-up (with a wrong code), 404 and CSRF failure.
+    With everything=False, the pages whose text differs most between languages: home, the form
+    (empty, a type picked, with errors), the receipt (also unconfirmed), follow-up (with a wrong
+    code), the case page (with a reply, a wrong e-mail confirmation code) and the error pages.
     Elements are found by id and role, not by text, so the same walk runs in every language; each
-    stop first checks that the browser really is where the name says.
+    stop first checks that the browser really is where the name says. Needs `error_routes`.
     """
     prefix = f"/{language}"
     main_heading = page.get_by_role("heading", level=1)
@@ -74,33 +112,41 @@ def public_pages(page, language: str, *, everything: bool = True):
     expect(page.locator("#id_receipt_code")).to_have_attribute("aria-invalid", "true")
     yield "follow-up login, wrong code"
 
+    page.goto(f"{prefix}/report/")
+    page.locator("#case_type_subject_request").check()
+    page.locator("#id_subject_request__subject_right_0").check()
+    page.locator("#id_message").fill("Please send me a copy of my data.")
+    page.locator("#id_identity_1").check()
+    page.locator("#id_reporter_name").fill("Kari Nordmann")
+    page.locator("#id_reporter_email").fill("kari@example.org")
+    assert submit(page, form_button) == 200
+    expect(page.locator("#receipt-code")).to_have_text(re.compile(r"^\d{4}( \d{4}){4}$"))
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    yield "receipt page"
+
+    page.locator("#receipt-saved-form").evaluate("form => { form.noValidate = true; }")
+    assert submit(page, page.locator("#receipt-saved-form button[type=submit]")) == 400
+    expect(page.locator("#receipt-saved-form .invalid-feedback")).to_be_visible()
+    yield "receipt page, saving not confirmed"
+
+    page.locator("#id_saved").check()
+    assert submit(page, page.locator("#receipt-saved-form button[type=submit]")) == 200
+    reference = re.search(r"TC-\d{4}-\d{5}", main_heading.inner_text()).group(0)
+    case = services.Case.objects.get(reference=reference)
+    services.reply_as_staff(case=case, staff_user=StaffFactory(), message=STAFF_REPLY)
+    page.reload()
+    expect(page.locator("#case-messages")).to_contain_text(STAFF_REPLY)
+    expect(page.locator("#confirm-heading")).to_be_visible()
+    yield "case page, with a staff reply and the e-mail confirmation"
+
+    sent_code = re.search(r"^\s*(\d{6})\s*$", mail.outbox[-1].body, re.MULTILINE).group(1)
+    page.locator("#id_code").fill("000000" if sent_code != "000000" else "111111")
+    assert submit(page, page.locator("form:has(#id_code) button[type=submit]")) == 400
+    expect(page.locator("#id_code")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#confirm-heading")).to_be_visible()
+    yield "case page, a wrong e-mail confirmation code"
+
     if everything:
-        page.goto(f"{prefix}/report/")
-        page.locator("#case_type_subject_request").check()
-        page.locator("#id_subject_request__subject_right_0").check()
-        page.locator("#id_message").fill("Please send me a copy of my data.")
-        page.locator("#id_identity_1").check()
-        page.locator("#id_reporter_name").fill("Kari Nordmann")
-        page.locator("#id_reporter_email").fill("kari@example.org")
-        assert submit(page, form_button) == 200
-        expect(page.locator("#receipt-code")).to_have_text(re.compile(r"^\d{4}( \d{4}){4}$"))
-        yield "receipt page"
-
-        page.locator("#receipt-saved-form").evaluate("form => { form.noValidate = true; }")
-        assert submit(page, page.locator("#receipt-saved-form button[type=submit]")) == 400
-        expect(page.locator("#receipt-saved-form .invalid-feedback")).to_be_visible()
-        yield "receipt page, saving not confirmed"
-
-        page.locator("#id_saved").check()
-        assert submit(page, page.locator("#receipt-saved-form button[type=submit]")) == 200
-        reference = re.search(r"TC-\d{4}-\d{5}", main_heading.inner_text()).group(0)
-        case = services.Case.objects.get(reference=reference)
-        services.reply_as_staff(case=case, staff_user=StaffFactory(), message=STAFF_REPLY)
-        page.reload()
-        expect(page.locator("#case-messages")).to_contain_text(STAFF_REPLY)
-        expect(page.locator("#confirm-heading")).to_be_visible()
-        yield "case page, with a staff reply and the e-mail confirmation"
-
         assert page.goto(f"{prefix}/proof/").status == 200
         yield "proof check"
         page.locator("#id_proof").fill("not-a-proof")
@@ -118,8 +164,25 @@ def public_pages(page, language: str, *, everything: bool = True):
             assert page.goto(f"{prefix}/authorities/{country}/").status == 200
             yield f"authority page, {country}"
 
+    # A request Django refuses to read (more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS).
+    too_many_fields = "&".join(f"f{n}=x" for n in range(django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    assert page.goto(f"{prefix}/report/?{too_many_fields}").status == 400
+    expect(main_heading).to_have_text(translated(language, "Bad request"))
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    yield "400 page"
+
+    assert page.goto(f"{prefix}/test-only/access-denied/").status == 403
+    expect(main_heading).to_have_text(translated(language, "Access denied"))
+    yield "403 page"
+
     assert page.goto(f"{prefix}/no-such-page/").status == 404
+    expect(main_heading).to_have_text(translated(language, "Page not found"))
     yield "404 page"
+
+    assert page.goto(f"{prefix}/test-only/server-error/").status == 500
+    expect(main_heading).to_have_text(translated(language, "Something went wrong"))
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    yield "500 page"
 
     page.goto(f"{prefix}/follow-up/")
     page.context.clear_cookies()
@@ -130,12 +193,12 @@ def public_pages(page, language: str, *, everything: bool = True):
 
 
 # Every page in English; in the other languages, the pages whose text differs most (see above).
-WALKS = [("en", True, 25), ("nb", False, 9), ("sv", False, 9), ("da", False, 9)]
+WALKS = [("en", True, 29), ("nb", False, 16), ("sv", False, 16), ("da", False, 16)]
 WALK_IDS = ["en-every-page", "nb", "sv", "da"]
 
 
 @pytest.mark.parametrize("language,everything,stops", WALKS, ids=WALK_IDS)
-def test_public_pages_have_no_wcag_21_aa_violations(new_visit, language, everything, stops):
+def test_public_pages_have_no_wcag_21_aa_violations(new_visit, error_routes, language, everything, stops):
     # axe is injected as a script, which this site's CSP forbids: this context bypasses CSP.
     page = new_visit(bypass_csp=True).page
     findings = AxeFindings()
@@ -147,7 +210,7 @@ def test_public_pages_have_no_wcag_21_aa_violations(new_visit, language, everyth
 
 @pytest.mark.parametrize("language,everything,stops", WALKS, ids=WALK_IDS)
 def test_public_pages_load_nothing_from_another_host_and_break_no_csp_rule(
-    new_visit, live_server, language, everything, stops
+    new_visit, live_server, error_routes, language, everything, stops
 ):
     visit = new_visit()
     visit.context.add_init_script(CSP_LISTENER)

@@ -20,6 +20,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HSE = "Health, safety and environment"
 HSE_QUESTIONS = f"About your message: {HSE}"
 STAFF_REPLY = "Thank you. The loading dock is fenced off until the ramp is repaired."
+FIRST_MESSAGE = "A pallet fell from the ramp at the loading dock."
+LOCATION = "Loading dock, building B"
+PHOTO_NAME = "loading-dock.jpg"
+REPORTER = {"name": "Kari Nordmann", "email": "kari@example.org"}
+RECEIVED_SUBJECT = "Your message to the Trust Center has been received"
+NEWS_SUBJECT = "There is news on your case in the Trust Center"
 NO_JAVASCRIPT = {"java_script_enabled": False}
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -42,7 +48,9 @@ def pick_type(page, label: str):
     return questions
 
 
-def fill_hse_report(page, *, message: str, location: str, photo: bytes | None = None) -> None:
+def fill_hse_report(page, *, message: str, location: str, photo: bytes, reporter: dict | None) -> None:
+    """Fills the form as a person would: a type, its questions, the message, a photo, and either
+    stays anonymous (the default) or gives a name and e-mail address and asks for notices."""
     page.goto("/en/report/")
     expect(page.get_by_role("heading", name="Send a message", level=1)).to_be_visible()
     # Before a type is picked, no type's questions are shown.
@@ -52,11 +60,15 @@ def fill_hse_report(page, *, message: str, location: str, photo: bytes | None = 
     questions.get_by_label("Where did it happen? (required)").fill(location)
     questions.get_by_role("group", name="Was anyone hurt?").get_by_label("No", exact=True).check()
     page.get_by_label("Your message").fill(message)
-    if photo is not None:
-        page.get_by_label("Attachments").set_input_files(
-            files=[{"name": "loading-dock.jpg", "mimeType": "image/jpeg", "buffer": photo}]
-        )
+    page.get_by_label("Attachments").set_input_files(
+        files=[{"name": PHOTO_NAME, "mimeType": "image/jpeg", "buffer": photo}]
+    )
     expect(page.get_by_label("I want to stay anonymous")).to_be_checked()
+    if reporter is not None:
+        page.get_by_label("I give my name and e-mail address").check()
+        page.get_by_label("Your name").fill(reporter["name"])
+        page.get_by_label("Your e-mail address").fill(reporter["email"])
+        page.get_by_label("E-mail me when there is news on my case").check()
     page.get_by_role("button", name="Send the message").click()
 
 
@@ -110,37 +122,71 @@ def assert_no_image_metadata(data: bytes) -> None:
     assert "exif" not in image.info
 
 
-def anonymous_walk(new_visit, java_script_enabled: bool) -> None:
-    options = {} if java_script_enabled else NO_JAVASCRIPT
+def the_receipt_cannot_be_left_unconfirmed(page) -> None:
+    """Without JavaScript too, the reporter must confirm having saved the code before going on."""
+    saved = page.get_by_label("I have written down or saved my receipt code")
+    shown_code = receipt_code_on(page)
+    # The browser itself stops an unticked submission...
+    page.get_by_role("button", name="Continue to my case").click()
+    expect(page.get_by_role("heading", name="Your message has been received")).to_be_visible()
+    assert saved.evaluate("box => box.validity.valueMissing")
+    # ...and the server does too, for browsers that do not: an error and the same code again.
+    page.locator("#receipt-saved-form").evaluate("form => { form.noValidate = true; }")
+    page.get_by_role("button", name="Continue to my case").click()
+    expect(page.get_by_text("Please confirm that you have saved your receipt code")).to_be_visible()
+    expect(saved).to_have_accessible_description(re.compile("Please confirm that you have saved"))
+    assert receipt_code_on(page) == shown_code
+
+
+def assert_a_bare_notice(sent, *, subject: str, untold: list[str]) -> None:
+    """A notice to the reporter: its subject, a link to follow-up, and nothing about the case."""
+    assert sent.to == [REPORTER["email"]]
+    assert sent.subject == subject
+    assert "/en/follow-up/" in sent.body
+    for text in untold:
+        assert text not in sent.subject + sent.body, (text, sent.body)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+@pytest.mark.parametrize("identified", [False, True], ids=["anonymous", "identified"])
+def test_a_reporter_sends_a_photo_keeps_the_receipt_follows_up_and_reads_the_reply(
+    new_visit, identified, javascript
+):
+    options = {} if javascript else NO_JAVASCRIPT
+    reporter = REPORTER if identified else None
+    photo = jpeg_with_gps()
     first = new_visit(**options)
     page = first.page
-    fill_hse_report(
-        page,
-        message="A pallet fell from the ramp at the loading dock.",
-        location="Loading dock, building B",
-        photo=jpeg_with_gps(),
-    )
-    if not java_script_enabled:
-        # The confirmation is required: the browser itself stops an unticked submission...
-        saved = page.get_by_label("I have written down or saved my receipt code")
-        shown_code = receipt_code_on(page)
-        page.get_by_role("button", name="Continue to my case").click()
-        expect(page.get_by_role("heading", name="Your message has been received")).to_be_visible()
-        assert saved.evaluate("box => box.validity.valueMissing")
-        # ...and the server does too, for browsers that do not: an error and the same code again.
-        page.locator("#receipt-saved-form").evaluate("form => { form.noValidate = true; }")
-        page.get_by_role("button", name="Continue to my case").click()
-        expect(page.get_by_text("Please confirm that you have saved your receipt code")).to_be_visible()
-        expect(saved).to_have_accessible_description(re.compile("Please confirm that you have saved"))
-        assert receipt_code_on(page) == shown_code
+    fill_hse_report(page, message=FIRST_MESSAGE, location=LOCATION, photo=photo, reporter=reporter)
+    if not javascript:
+        the_receipt_cannot_be_left_unconfirmed(page)
     code = keep_receipt(page)
     case = case_on(page)
-    assert case.is_anonymous and case.case_type == "hse"
-    assert case.details["location"] == "Loading dock, building B"
-    expect(page.locator("#case-messages")).to_contain_text("A pallet fell from the ramp")
+    assert case.case_type == "hse" and case.details["location"] == LOCATION
+    assert case.is_anonymous is not identified
+    kept = (REPORTER["name"], REPORTER["email"], True) if identified else ("", "", False)
+    assert (case.reporter_name, case.reporter_email, case.wants_notices) == kept
+    assert case.attachments.count() == 1
+    expect(page.locator("#case-messages")).to_contain_text(FIRST_MESSAGE)
+    expect(page.get_by_role("link", name=PHOTO_NAME)).to_be_visible()
+    received = list(mail.outbox)
 
     services.reply_as_staff(case=case, staff_user=StaffFactory(), message=STAFF_REPLY)
     services.change_status(case=case, status=CaseStatus.IN_PROGRESS)
+
+    # The e-mails: an anonymous reporter gets none; an identified one who asked for notices is
+    # told that the message arrived, then that there is news (the reply, the status), never what.
+    untold = [STAFF_REPLY, FIRST_MESSAGE, LOCATION, REPORTER["name"], case.reference, code.replace(" ", "")]
+    if identified:
+        assert len(received) == 1
+        assert_a_bare_notice(received[0], subject=RECEIVED_SUBJECT, untold=untold)
+        news = mail.outbox[1:]
+        assert len(news) == 2
+        for sent in news:
+            assert_a_bare_notice(sent, subject=NEWS_SUBJECT, untold=untold)
+            assert "There is news on your case" in sent.body
+    else:
+        assert mail.outbox == []
 
     # A later visit: a fresh browser context that knows nothing but the code.
     second = new_visit(**options)
@@ -148,23 +194,23 @@ def anonymous_walk(new_visit, java_script_enabled: bool) -> None:
     page.goto("/en/follow-up/case/")
     expect(page).to_have_url(re.compile(r"/en/follow-up/$"))
     open_case_with_code(page, code)
+    assert case_on(page) == case
     expect(page.locator("#case-status")).to_have_text("In progress")
-    expect(page.locator("#case-messages")).to_contain_text(STAFF_REPLY)
-    expect(page.locator("#case-messages")).to_contain_text("From us")
-    expect(page.get_by_text("hidden information removed")).to_be_visible()
-    assert_no_image_metadata(download_attachment(page, "loading-dock.jpg"))
+    staff_message = page.locator("#case-messages > li").filter(has_text=STAFF_REPLY)
+    expect(staff_message).to_have_count(1)
+    expect(staff_message).to_contain_text("From us")
+    # An anonymous reporter's photo lost its hidden information; an identified one's is kept as sent.
+    downloaded = download_attachment(page, PHOTO_NAME)
+    if identified:
+        expect(page.get_by_text("hidden information removed")).to_have_count(0)
+        assert downloaded == photo
+    else:
+        expect(page.get_by_text("hidden information removed")).to_be_visible()
+        assert_no_image_metadata(downloaded)
 
     add_reporter_message(page, "The ramp is still wet in the mornings.")
     assert case.messages.filter(author="reporter", body="The ramp is still wet in the mornings.").exists()
     assert not first.csp_violations() and not second.csp_violations()
-
-
-def test_an_anonymous_reporter_sends_a_photo_keeps_the_receipt_and_reads_the_reply(new_visit):
-    anonymous_walk(new_visit, java_script_enabled=True)
-
-
-def test_the_same_walk_works_with_javascript_turned_off(new_visit):
-    anonymous_walk(new_visit, java_script_enabled=False)
 
 
 def test_an_identified_access_request_is_confirmed_with_the_code_from_the_email(new_visit):
@@ -197,11 +243,6 @@ def test_an_identified_access_request_is_confirmed_with_the_code_from_the_email(
     expect(page.get_by_label("Confirmation code from the e-mail")).to_have_count(0)
     case.refresh_from_db()
     assert case.email_confirmed_at is not None
-
-    # The notice she asked for says there is news, never what it is.
-    services.reply_as_staff(case=case, staff_user=StaffFactory(), message="Your export is attached.")
-    assert len(mail.outbox) == 2 and mail.outbox[1].to == ["kari@example.org"]
-    assert "Your export is attached." not in mail.outbox[1].body + mail.outbox[1].subject
 
 
 def test_the_form_works_on_a_phone_without_sideways_scrolling(new_visit):

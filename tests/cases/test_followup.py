@@ -1,10 +1,18 @@
+import logging
+import re
+
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 
-from cases import services
-from cases.models import CaseStatus, MessageAuthor
+from cases import receipts, selectors, services
+from cases.models import Case, CaseStatus, CaseType, MessageAuthor
 from tests import images
+from tests.conftest import need
 from tests.factories import StaffFactory, submit
 
 pytestmark = pytest.mark.django_db
@@ -77,13 +85,149 @@ def test_failures_on_both_sides_of_a_window_edge_still_count_together(client, se
     assert statuses == [400, 400, 429]
 
 
-def test_the_code_is_kept_nowhere_but_as_its_hash(client):
+def _text(value) -> str:
+    if isinstance(value, memoryview | bytes | bytearray):
+        return bytes(value).decode("latin-1")
+    return str(value)
+
+
+def everything_in_the_database() -> str:
+    """Every row of every table, with session data decoded (the DB backend signs and encodes it)."""
+    parts = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - a listed table
+            parts.extend(" | ".join(_text(value) for value in row) for row in cursor.fetchall())
+    for session in Session.objects.all():
+        parts.append(str(session.get_decoded()))
+    return "\n".join(parts)
+
+
+def redis_value(client, key) -> bytes:
+    """What a key holds, as stored: GET for strings (all the Django cache writes). Not DUMP, whose
+    RDB encoding may LZF-compress a value so that a search of its bytes misses what is in it."""
+    kind = client.type(key)
+    if kind == b"string":
+        return client.get(key) or b""
+    if kind == b"hash":
+        return b"".join(field + value for field, value in client.hgetall(key).items())
+    if kind == b"list":
+        return b"".join(client.lrange(key, 0, -1))
+    if kind == b"set":
+        return b"".join(client.smembers(key))
+    if kind == b"zset":
+        return b"".join(client.zrange(key, 0, -1))
+    raise AssertionError(f"the cache holds a {kind!r} at {key!r}, which this search cannot read")
+
+
+def everything_in_the_cache() -> tuple[list[str], bytes]:
+    """Every key and value the cache holds: the Redis database of CACHE_URL, or the local memory."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    if "redis" in backend.lower():
+        import redis
+
+        location = settings.CACHES["default"]["LOCATION"]
+        client = redis.Redis.from_url(location[0] if isinstance(location, list | tuple) else location)
+        keys = list(client.scan_iter(count=1000))
+        values = b"".join(redis_value(client, key) for key in keys)
+        return [key.decode("latin-1") for key in keys], values
+    assert backend == "django.core.cache.backends.locmem.LocMemCache", backend
+    return list(cache._cache), b"".join(cache._cache.values())
+
+
+def forms_of(code: str) -> list[str]:
+    return [code, receipts.group_code(code), "-".join(code[i : i + 4] for i in range(0, 20, 4))]
+
+
+def test_the_code_is_kept_nowhere_but_as_its_hash(client, caplog, django_capture_on_commit_callbacks):
+    caplog.set_level(logging.DEBUG)
+    visited, redirected_to = [], []
+
+    def post(path, data):
+        visited.append(path)
+        response = client.post(path, data)
+        if response.status_code in (301, 302, 303, 307, 308):
+            redirected_to.append(response["Location"])
+        return response
+
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt_page = post(
+            "/en/report/",
+            {
+                "case_type": CaseType.GENERAL_INQUIRY,
+                "identity": "identified",
+                "reporter_name": "Kari Nordmann",
+                "reporter_email": "kari@example.com",
+                "wants_notices": "on",
+                "message": "How long do you keep CVs?",
+                "website": "",
+            },
+        )
+    assert receipt_page.status_code == 200
+    grouped = re.search(r'id="receipt-code">([\d ]+)<', receipt_page.content.decode()).group(1)
+    code = receipts.normalise_code(grouped)
+    case = Case.objects.get()
+    # Every way the flow offers to go on with the code: the receipt page's forms, follow-up, a
+    # message and a file on the case page, the proof of submission, leaving, and coming back.
+    assert post("/en/report/receipt/", {"receipt_code": code, "saved": "on"}).status_code == 302
+    visited.append(CASE_PAGE)
+    assert case.reference in client.get(CASE_PAGE).content.decode()
+    added = post(
+        CASE_PAGE, {"message": "One more thing.", "attachments": [SimpleUploadedFile("n.txt", b"x")]}
+    )
+    assert added.status_code == 302
+    assert post("/en/report/proof/", {"receipt_code": code}).status_code == 200
+    assert post("/en/follow-up/leave/", {}).status_code == 302
+    assert post(LOGIN, {"receipt_code": grouped}).status_code == 302
+
+    # Stored as the hash the service computes, and as nothing else.
+    case.refresh_from_db()
+    assert case.receipt_hash == services.hash_code(code)
+    database = everything_in_the_database()
+    assert case.reference in database and "One more thing." in database  # the dump holds the flow
+    assert database.count(case.receipt_hash) == 1
+    keys, values = everything_in_the_cache()
+    assert any(":ratelimit:submit:" in key for key in keys), keys  # the dump is of the cache in use
+    pages = [*visited, *redirected_to]
+    links = re.findall(r'(?:href|action|src)="([^"]*)"', receipt_page.content.decode())
+    for typed in forms_of(code):
+        assert typed not in database, f"the database holds the receipt code as {typed!r}"
+        assert not [key for key in keys if typed in key], f"a cache key holds the code as {typed!r}"
+        assert typed.encode() not in values, f"a cache value holds the code as {typed!r}"
+        assert not [url for url in pages + links if typed in url], f"a URL holds the code as {typed!r}"
+        assert typed not in caplog.text, f"a log holds the code as {typed!r}"
+    assert client.session["followup_case_id"] == case.pk
+
+
+def test_follow_up_finds_the_case_with_one_query(django_assert_num_queries):
     case, code = submit()
-    open_case(client, code)
-    session = client.session
-    assert session["followup_case_id"] == case.pk
-    assert code not in str(dict(session))
-    assert code not in case.receipt_hash
+    _other, _other_code = submit()
+    with django_assert_num_queries(1) as captured:
+        assert selectors.case_for_receipt_code(typed_code=receipts.group_code(code)) == case
+    assert case.receipt_hash in captured.captured_queries[0]["sql"]
+    with django_assert_num_queries(1):
+        assert selectors.case_for_receipt_code(typed_code="1" * 20) is None
+
+
+def test_the_receipt_hash_is_indexed_and_unique():
+    field = Case._meta.get_field("receipt_hash")
+    assert field.unique
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Case._meta.db_table)
+    on_the_hash = [c for c in constraints.values() if c["columns"] == ["receipt_hash"]]
+    # A unique constraint is kept by a unique index (PostgreSQL and SQLite alike).
+    assert any(c["unique"] for c in on_the_hash), constraints
+
+
+def test_postgresql_looks_the_hash_up_through_its_index():
+    need(connection.vendor == "postgresql", "PostgreSQL")
+    case, code = submit()
+    lookup = Case.objects.filter(receipt_hash=services.hash_code(code))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = lookup.explain()
+    # With sequential scans priced out, a lookup the index can serve is an index scan.
+    assert re.search(r"Index (Only )?Scan using \S+ on cases_case", plan), plan
 
 
 def test_the_reporter_adds_a_message_with_a_file(client):

@@ -1,5 +1,7 @@
 import pytest
 from django.core import mail
+from django.utils import translation
+from django.utils.translation import gettext
 
 from cases import services
 from cases.models import CaseStatus
@@ -8,6 +10,17 @@ from tests.factories import StaffFactory, submit
 pytestmark = pytest.mark.django_db
 
 SECRET_CONTENT = "The finance director takes bribes"
+# The English sources of the notices, as the templates give them to the catalogues.
+RECEIVED_SUBJECT = "Your message to the Trust Center has been received"
+RECEIVED_BODY = (
+    "Hello,\n\nWe have received your message. You can follow your case with your receipt code here:\n"
+    "%(followup_url)s\n\nThis e-mail says nothing more, to protect your privacy."
+)
+NEWS_SUBJECT = "There is news on your case in the Trust Center"
+NEWS_BODY = (
+    "Hello,\n\nThere is news on your case. Read it with your receipt code here:\n"
+    "%(followup_url)s\n\nThis e-mail says nothing more, to protect your privacy."
+)
 
 
 def identified(django_capture_on_commit_callbacks, **overrides):
@@ -54,6 +67,18 @@ def test_no_notices_unless_asked_for(django_capture_on_commit_callbacks):
     assert mail.outbox == []
 
 
-def test_notices_come_in_the_reporters_language(django_capture_on_commit_callbacks):
-    identified(django_capture_on_commit_callbacks, language="nb")
-    assert "/nb/follow-up/" in mail.outbox[0].body
+@pytest.mark.parametrize("language", ["nb", "sv", "da"])
+def test_notices_come_in_the_reporters_language(django_capture_on_commit_callbacks, settings, language):
+    case, _ = identified(django_capture_on_commit_callbacks, language=language)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reply_as_staff(case=case, staff_user=StaffFactory(), message="Reply")
+    received, news = mail.outbox
+    followup_url = f"{settings.TRUSTCENTER_SITE_URL}/{language}/follow-up/"
+    for sent, subject, body in ((received, RECEIVED_SUBJECT, RECEIVED_BODY), (news, NEWS_SUBJECT, NEWS_BODY)):
+        with translation.override(language):
+            translated_subject, translated_body = gettext(subject), gettext(body)
+        # The catalogue translates both (else the comparisons below would pass on English)...
+        assert translated_subject != subject and translated_body != body
+        # ...and the notice is that translation.
+        assert sent.subject == translated_subject
+        assert sent.body.strip() == translated_body % {"followup_url": followup_url}

@@ -30,8 +30,11 @@ pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]
 PROBE_AGENT = "AnonProbeAgent/9.9 zq7"
 PROBE_ADDRESS = "203.0.113.77"
-# Searched for in everything the run wrote; the address also without its last part.
-TELLTALES = ("AnonProbeAgent", PROBE_ADDRESS, "203.0.113.")
+# The TCP peer gunicorn sees: every request of the test comes from this loopback address, as if
+# from the TLS proxy on its own address, so that a log of the real peer is caught too.
+PROBE_PEER = "127.83.19.7"
+# Searched for in everything the run wrote; the addresses also without their last part.
+TELLTALES = ("AnonProbeAgent", PROBE_ADDRESS, "203.0.113.", PROBE_PEER, "127.83.19.")
 OUR_PREFIXES = ("DJANGO_", "TRUSTCENTER_", "CELERY_", "EMAIL_")
 OUR_NAMES = ("DATABASE_URL", "CACHE_URL")
 
@@ -129,6 +132,11 @@ def server_environment(*, database_url: str, data_dir: Path, secret_key: str, ca
             "TRUSTCENTER_RECEIPT_SALT": secrets.token_urlsafe(24),
             "TRUSTCENTER_DATA_DIR": str(data_dir),
             "TRUSTCENTER_CLIENT_ADDRESS_HEADER": "HTTP_X_FORWARDED_FOR",
+            # The proxy's network, as gunicorn.conf.py asks when the proxy is not on 127.0.0.1: the
+            # peer is a trusted proxy. (This gates only X-Forwarded-Proto and the like; gunicorn
+            # passes X-Forwarded-For on from any peer, and Django reads it through the header above.)
+            # A network, not PROBE_PEER itself: gunicorn's debug log prints its configuration.
+            "FORWARDED_ALLOW_IPS": "127.0.0.0/8",
             "DATABASE_URL": database_url,
             "DJANGO_LOG_LEVEL": "DEBUG",
             "WEB_CONCURRENCY": "2",
@@ -208,8 +216,10 @@ def server(database_url, tmp_path):
 
 
 def request(port: int, method: str, path: str, *, body: bytes = b"", headers: dict | None = None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(PROBE_PEER, 0))
     try:
+        connection.connect()
+        assert connection.sock.getsockname()[0] == PROBE_PEER
         connection.request(method, path, body=body or None, headers=headers or {})
         response = connection.getresponse()
         return response.status, response.getheaders(), response.read()
@@ -280,12 +290,29 @@ def count_rows(database_url: str, table: str) -> int:
     return count
 
 
+def redis_value(client, key) -> bytes:
+    """What a key holds, as stored: GET for strings (all the Django cache writes). Not DUMP, whose
+    RDB encoding may LZF-compress a value so that a search of its bytes misses what is in it."""
+    kind = client.type(key)
+    if kind == b"string":
+        return client.get(key) or b""
+    if kind == b"hash":
+        return b"".join(field + value for field, value in client.hgetall(key).items())
+    if kind == b"list":
+        return b"".join(client.lrange(key, 0, -1))
+    if kind == b"set":
+        return b"".join(client.smembers(key))
+    if kind == b"zset":
+        return b"".join(client.zrange(key, 0, -1))
+    raise AssertionError(f"the cache holds a {kind!r} at {key!r}, which this search cannot read")
+
+
 def cache_contents(cache_url: str) -> tuple[list[str], bytes]:
     import redis
 
     client = redis.Redis.from_url(cache_url)
     keys = list(client.scan_iter(count=1000))
-    values = b"".join(client.dump(key) or b"" for key in keys)
+    values = b"".join(redis_value(client, key) for key in keys)
     return [key.decode(errors="replace") for key in keys], values
 
 
@@ -316,7 +343,9 @@ def test_anonymous_reports_leave_no_user_agent_or_address_anywhere(server, datab
     assert status == 400
     assert request(server.port, "GET", "/en/no-such-page-zq7/", headers=probe_headers())[0] == 404
     # A request gunicorn itself refuses (a header name with a space), probe headers included.
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+    with socket.create_connection(
+        ("127.0.0.1", server.port), timeout=10, source_address=(PROBE_PEER, 0)
+    ) as raw:
         raw.sendall(
             f"GET /en/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {PROBE_AGENT}\r\n"
             f"X-Forwarded-For: {PROBE_ADDRESS}\r\nBad Header: 1\r\n\r\n".encode()
