@@ -88,7 +88,7 @@ def test_with_nothing_set_it_is_the_embedded_default():
     assert loaded["options"]["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in loaded["options"]["init_command"]
     assert loaded["options"]["timeout"] >= 5
-    assert loaded["broker"] == loaded["celery_broker"] == "filesystem://"
+    assert loaded["broker"] == loaded["celery_broker"] == "filesystem://localhost//"
     assert loaded["celery_transport_options"]["data_folder_in"] == str(ROOT / "var" / "broker")
     assert loaded["email_backend"] == "django.core.mail.backends.console.EmailBackend"
     assert loaded["cache"] == "django.core.cache.backends.locmem.LocMemCache"
