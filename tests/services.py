@@ -173,6 +173,33 @@ def private_redis(tmp_path):
     redis.stop()
 
 
+def redis_value(client, key) -> bytes:
+    """What a key holds, as stored: GET for strings (all the Django cache writes). Not DUMP, whose
+    RDB encoding may LZF-compress a value so that a search of its bytes misses what is in it."""
+    kind = client.type(key)
+    if kind == b"string":
+        return client.get(key) or b""
+    if kind == b"hash":
+        return b"".join(field + value for field, value in client.hgetall(key).items())
+    if kind == b"list":
+        return b"".join(client.lrange(key, 0, -1))
+    if kind == b"set":
+        return b"".join(client.smembers(key))
+    if kind == b"zset":
+        return b"".join(client.zrange(key, 0, -1))
+    raise AssertionError(f"the cache holds a {kind!r} at {key!r}, which this search cannot read")
+
+
+def redis_contents(url: str) -> tuple[list[str], bytes]:
+    """Every key of the Redis database at url, and all the values they hold, to search for a secret."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(count=1000))
+    values = b"".join(redis_value(client, key) for key in keys)
+    return [key.decode(errors="replace") for key in keys], values
+
+
 # --- Celery in this process ------------------------------------------------------------------
 
 CELERY_SETTINGS = {

@@ -14,6 +14,7 @@ from cases.models import Case, CaseStatus, CaseType, MessageAuthor
 from tests import images
 from tests.conftest import need
 from tests.factories import StaffFactory, submit
+from tests.services import redis_contents
 
 pytestmark = pytest.mark.django_db
 
@@ -103,34 +104,12 @@ def everything_in_the_database() -> str:
     return "\n".join(parts)
 
 
-def redis_value(client, key) -> bytes:
-    """What a key holds, as stored: GET for strings (all the Django cache writes). Not DUMP, whose
-    RDB encoding may LZF-compress a value so that a search of its bytes misses what is in it."""
-    kind = client.type(key)
-    if kind == b"string":
-        return client.get(key) or b""
-    if kind == b"hash":
-        return b"".join(field + value for field, value in client.hgetall(key).items())
-    if kind == b"list":
-        return b"".join(client.lrange(key, 0, -1))
-    if kind == b"set":
-        return b"".join(client.smembers(key))
-    if kind == b"zset":
-        return b"".join(client.zrange(key, 0, -1))
-    raise AssertionError(f"the cache holds a {kind!r} at {key!r}, which this search cannot read")
-
-
 def everything_in_the_cache() -> tuple[list[str], bytes]:
     """Every key and value the cache holds: the Redis database of CACHE_URL, or the local memory."""
     backend = settings.CACHES["default"]["BACKEND"]
     if "redis" in backend.lower():
-        import redis
-
         location = settings.CACHES["default"]["LOCATION"]
-        client = redis.Redis.from_url(location[0] if isinstance(location, list | tuple) else location)
-        keys = list(client.scan_iter(count=1000))
-        values = b"".join(redis_value(client, key) for key in keys)
-        return [key.decode("latin-1") for key in keys], values
+        return redis_contents(location[0] if isinstance(location, list | tuple) else location)
     assert backend == "django.core.cache.backends.locmem.LocMemCache", backend
     return list(cache._cache), b"".join(cache._cache.values())
 

@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import need
+from tests.services import redis_contents
 from trustcenter.middleware import client_key
 
 pytestmark = pytest.mark.services
@@ -290,32 +291,6 @@ def count_rows(database_url: str, table: str) -> int:
     return count
 
 
-def redis_value(client, key) -> bytes:
-    """What a key holds, as stored: GET for strings (all the Django cache writes). Not DUMP, whose
-    RDB encoding may LZF-compress a value so that a search of its bytes misses what is in it."""
-    kind = client.type(key)
-    if kind == b"string":
-        return client.get(key) or b""
-    if kind == b"hash":
-        return b"".join(field + value for field, value in client.hgetall(key).items())
-    if kind == b"list":
-        return b"".join(client.lrange(key, 0, -1))
-    if kind == b"set":
-        return b"".join(client.smembers(key))
-    if kind == b"zset":
-        return b"".join(client.zrange(key, 0, -1))
-    raise AssertionError(f"the cache holds a {kind!r} at {key!r}, which this search cannot read")
-
-
-def cache_contents(cache_url: str) -> tuple[list[str], bytes]:
-    import redis
-
-    client = redis.Redis.from_url(cache_url)
-    keys = list(client.scan_iter(count=1000))
-    values = b"".join(redis_value(client, key) for key in keys)
-    return [key.decode(errors="replace") for key in keys], values
-
-
 def test_anonymous_reports_leave_no_user_agent_or_address_anywhere(server, database_url):
     marker = f"anonymity-marker-{secrets.token_hex(6)}"
     assert count_rows(database_url, "cases_case") == 0
@@ -368,7 +343,7 @@ def test_anonymous_reports_leave_no_user_agent_or_address_anywhere(server, datab
 
     # The address did reach the application (the rate limit counted it), but only as a keyed hash.
     if server.cache_url:
-        keys, values = cache_contents(server.cache_url)
+        keys, values = redis_contents(server.cache_url)
         hashed = client_key(PROBE_ADDRESS, secret=server.secret_key)
         assert any(f"ratelimit:submit:{hashed}:" in key for key in keys), keys
         for telltale in TELLTALES:
