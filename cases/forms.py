@@ -232,7 +232,7 @@ class TrustMessageForm(forms.Form):
         initial=IdentityChoice.ANONYMOUS,
     )
     reporter_name = forms.CharField(label=_("Your name"), max_length=200, required=False)
-    reporter_email = forms.EmailField(label=_("Your e-mail address"), required=False)
+    reporter_email = forms.EmailField(label=_("Your e-mail address"), max_length=254, required=False)
     wants_notices = forms.BooleanField(
         label=_("E-mail me when there is news on my case (the e-mail says only that there is news)"),
         required=False,

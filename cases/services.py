@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
@@ -161,7 +162,10 @@ def _start_email_confirmation(*, case: Case) -> None:
     )
     token = signing.dumps({"case": case.pk, "nonce": nonce}, salt=CONFIRM_LINK_SALT)
     with translation.override(case.language):
-        link = settings.TRUSTCENTER_SITE_URL + reverse("cases:confirm_email_link", kwargs={"token": token})
+        # The token goes in the query string, which no access log keeps (gunicorn.conf.py).
+        link = (
+            f"{settings.TRUSTCENTER_SITE_URL}{reverse('cases:confirm_email_link')}?{urlencode({'t': token})}"
+        )
         subject = render_to_string("cases/email/confirm_subject.txt").strip()
         body = render_to_string(
             "cases/email/confirm_body.txt",

@@ -14,6 +14,6 @@ urlpatterns = [
     path("follow-up/case/confirm-email/", views.followup_confirm_email, name="followup_confirm_email"),
     path("follow-up/case/new-code/", views.followup_resend_confirmation, name="followup_resend_confirmation"),
     path("follow-up/leave/", views.followup_leave, name="followup_leave"),
-    path("confirm/<str:token>/", views.confirm_email_link, name="confirm_email_link"),
+    path("confirm/", views.confirm_email_link, name="confirm_email_link"),
     path("proof/", views.proof_check, name="proof_check"),
 ]

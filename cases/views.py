@@ -373,12 +373,17 @@ def followup_leave(request):
 
 
 @never_cache
-def confirm_email_link(request, token: str):
-    # A GET only shows a button: mail scanners that open links must not confirm anything.
+@sensitive_post_parameters("token")
+def confirm_email_link(request):
+    # A GET only shows a button: mail scanners that open links must not confirm anything. The
+    # token comes in the link's query string and goes back in the form's body.
     if request.method == "POST":
-        case = services.confirm_email_with_link(token=token)
+        case = services.confirm_email_with_link(token=request.POST.get("token", ""))
         return render(request, "cases/confirm_email_done.html", {"confirmed": case is not None})
-    return render(request, "cases/confirm_email.html")
+    token = request.GET.get("t", "")
+    if not token:
+        return render(request, "cases/confirm_email_done.html", {"confirmed": False})
+    return render(request, "cases/confirm_email.html", {"token": token})
 
 
 def proof_check(request):

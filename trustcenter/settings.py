@@ -261,9 +261,11 @@ TRUSTCENTER_CLIENT_ADDRESS_HEADER = env.str("TRUSTCENTER_CLIENT_ADDRESS_HEADER",
 # Argon2id cost for receipt codes: tuned to tens of milliseconds on a 2-core machine.
 TRUSTCENTER_RECEIPT_HASH_TIME_COST = env_int("TRUSTCENTER_RECEIPT_HASH_TIME_COST", 2, minimum=1)
 TRUSTCENTER_RECEIPT_HASH_MEMORY_KIB = env_int("TRUSTCENTER_RECEIPT_HASH_MEMORY_KIB", 12288, minimum=8)
-# The text fields of a form are bounded here; files past the size limits are not written to disk
-# (cases/upload_handlers.py), so the form can name them as too large without storing them.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * TRUSTCENTER_MAX_MESSAGE_CHARS * 4
+# The text fields of a request are bounded here, far above what the form takes, so that text
+# pasted past the form's limit still reaches the form, which says so and gives it back. Files
+# past the size limits are not written to disk (cases/upload_handlers.py), so the form can name
+# them as too large without storing them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(10 * 1024 * 1024, 2 * TRUSTCENTER_MAX_MESSAGE_CHARS * 4)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

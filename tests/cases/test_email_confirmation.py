@@ -1,4 +1,5 @@
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
@@ -30,7 +31,7 @@ def test_the_requester_gets_a_code_and_a_link(django_capture_on_commit_callbacks
     case, _ = subject_request(django_capture_on_commit_callbacks)
     assert case.needs_email_confirmation
     assert mail.outbox[-1].to == ["kari@example.com"]
-    assert re.search(r"/en/confirm/[^/\s]+/", mail.outbox[-1].body)
+    assert re.search(r"/en/confirm/\?t=[^\s]+", mail.outbox[-1].body)
     assert "Kari" not in mail.outbox[-1].body
 
 
@@ -77,19 +78,27 @@ def test_a_new_code_replaces_the_old_one(django_capture_on_commit_callbacks):
 
 def test_the_link_confirms_only_when_the_button_is_pressed(client, django_capture_on_commit_callbacks):
     case, _ = subject_request(django_capture_on_commit_callbacks)
-    path = re.search(r"https?://[^/]+(/en/confirm/[^\s]+/)", mail.outbox[-1].body).group(1)
-    assert client.get(path).status_code == 200
+    link = urlsplit(re.search(r"https?://\S+/en/confirm/\S+", mail.outbox[-1].body).group(0))
+    assert link.path == "/en/confirm/"  # the token is in the query string, which no access log keeps
+    [token] = parse_qs(link.query)["t"]
+    page = client.get(f"{link.path}?{link.query}")
+    assert page.status_code == 200
+    assert f'name="token" value="{token}"' in page.content.decode()
     case.refresh_from_db()
     assert case.email_confirmed_at is None  # a mail scanner opening the link confirms nothing
-    assert "is confirmed" in client.post(path).content.decode()
+    assert "is confirmed" in client.post(link.path, {"token": token}).content.decode()
     case.refresh_from_db()
     assert case.email_confirmed_at is not None
-    assert "does not work" in client.post(path).content.decode()  # used up
+    assert "does not work" in client.post(link.path, {"token": token}).content.decode()  # used up
+
+
+def test_a_link_without_its_token_says_it_does_not_work(client):
+    assert "does not work" in client.get("/en/confirm/").content.decode()
 
 
 def test_a_forged_link_confirms_nothing(client, django_capture_on_commit_callbacks):
     case, _ = subject_request(django_capture_on_commit_callbacks)
-    assert "does not work" in client.post("/en/confirm/forged-token/").content.decode()
+    assert "does not work" in client.post("/en/confirm/", {"token": "forged-token"}).content.decode()
     case.refresh_from_db()
     assert case.email_confirmed_at is None
 

@@ -115,6 +115,27 @@ def test_an_identified_request_is_kept_with_name_and_email(client):
     assert case.email_confirmed_at is None
 
 
+def test_an_email_address_longer_than_the_column_is_refused_at_its_field(client):
+    address = "k" * 64 + "@" + "d" * 63 + "." + "e" * 63 + "." + "f" * 60 + ".no"  # valid, 256 characters
+    assert len(address) > 254
+    response = client.post(
+        URL,
+        {
+            "case_type": CaseType.SUBJECT_REQUEST,
+            "identity": "identified",
+            "subject_request__subject_right": "erasure",
+            "reporter_name": "Kari Nordmann",
+            "reporter_email": address,
+            "message": "Please erase my data.",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'aria-describedby="id_reporter_email_error"' in page
+    assert "Please erase my data." in page
+    assert not Case.objects.exists()
+
+
 def test_a_missing_answer_is_marked_at_its_field_and_nothing_typed_is_lost(client):
     response = client.post(URL, anonymous_report(hse__location="", message="Everything I wrote so far."))
     page = response.content.decode()
@@ -141,6 +162,18 @@ def test_text_over_the_limit_is_refused_and_kept(client, settings):
     assert response.status_code == 400
     assert "Ensure this value has at most" in response.content.decode()
     assert long_text in response.content.decode()
+
+
+def test_text_pasted_far_over_the_limit_is_refused_at_its_field_and_kept(client, settings):
+    # A pasted log ten times the limit, in two-byte letters: the request must still reach the form.
+    long_text = "ø" * (10 * settings.TRUSTCENTER_MAX_MESSAGE_CHARS)
+    response = client.post(URL, anonymous_report(message=long_text))
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'aria-describedby="id_message_error"' in page
+    assert "Ensure this value has at most" in page
+    assert long_text in page
+    assert not Case.objects.exists()
 
 
 def test_a_program_disguised_as_a_pdf_is_refused_and_the_text_kept(client):
