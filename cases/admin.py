@@ -5,7 +5,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors, services
-from .models import Case, CaseMessage
+from .models import Case, CaseMessage, CaseType
 from .views import attachment_download
 
 
@@ -50,13 +50,30 @@ class CaseAdminForm(forms.ModelForm):
         fields = ["status"]
 
 
+class EmailStateFilter(admin.SimpleListFilter):
+    """Data-subject requests by whether the requester has confirmed the e-mail address."""
+
+    title = _("e-mail")
+    parameter_name = "email"
+
+    def lookups(self, request, model_admin):
+        return [("unconfirmed", _("unconfirmed")), ("confirmed", _("confirmed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("unconfirmed", "confirmed"):
+            return queryset
+        return queryset.filter(
+            case_type=CaseType.SUBJECT_REQUEST, email_confirmed_at__isnull=self.value() == "unconfirmed"
+        )
+
+
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
     """The staff minimum: content is read-only; staff change the status and reply."""
 
     form = CaseAdminForm
     list_display = ["reference", "case_type", "status", "received_at", "is_anonymous", "email_state"]
-    list_filter = ["case_type", "status", "is_anonymous"]
+    list_filter = ["case_type", "status", EmailStateFilter, "is_anonymous"]
     search_fields = ["reference"]
     date_hierarchy = "received_at"
     inlines = [CaseMessageInline]
@@ -95,7 +112,7 @@ class CaseAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("e-mail"))
     def email_state(self, case):
-        if case.case_type != "subject_request":
+        if case.case_type != CaseType.SUBJECT_REQUEST:
             return "-"
         return _("confirmed") if case.email_confirmed_at else _("unconfirmed")
 

@@ -208,7 +208,19 @@ class IdentityChoice:
     IDENTIFIED = "identified"
 
 
-class TrustMessageForm(forms.Form):
+class HoneypotForm(forms.Form):
+    """A form that people send with a field hidden from them (templates/cases/_honeypot.html),
+    which robots fill in."""
+
+    website = forms.CharField(label=_("Leave this field empty"), required=False)
+
+    def clean_website(self):
+        if self.cleaned_data.get("website"):
+            raise ValidationError(_("This field must stay empty."))
+        return ""
+
+
+class TrustMessageForm(HoneypotForm):
     # Type-specific fields are hidden by CSS until their type is picked, so the browser must not
     # insist on them: every requirement is checked here, on the server.
     use_required_attribute = False
@@ -237,8 +249,6 @@ class TrustMessageForm(forms.Form):
         label=_("E-mail me when there is news on my case (the e-mail says only that there is news)"),
         required=False,
     )
-    # A honeypot: hidden from people, filled in by robots.
-    website = forms.CharField(label=_("Leave this field empty"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -256,11 +266,6 @@ class TrustMessageForm(forms.Form):
         return [
             self[question_field_name(case_type, question)] for question, _f, _r in self.questions[case_type]
         ]
-
-    def clean_website(self):
-        if self.cleaned_data.get("website"):
-            raise ValidationError(_("This field must stay empty."))
-        return ""
 
     def _forget_hidden_fields(self, cleaned: dict, *, case_type: str | None, anonymous: bool) -> None:
         """What the page hides (other types' questions; name and e-mail when anonymous) is
@@ -334,7 +339,7 @@ class FollowUpCodeForm(forms.Form):
     )
 
 
-class FollowUpMessageForm(forms.Form):
+class FollowUpMessageForm(HoneypotForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["message"] = message_field(_("Your message"))

@@ -62,6 +62,20 @@ def _receipt_page(request, *, case: Case, code: str, saved_form=None, status=200
     return response
 
 
+def _too_many_messages(request, form) -> bool:
+    """Counts a message about to be sent, new report or follow-up, against the client's hourly
+    limit; past it, says so on the form, which keeps what was typed."""
+    sent = count_hit(
+        scope="submit",
+        client_key=request.client_key,
+        window_seconds=settings.TRUSTCENTER_SUBMISSION_WINDOW_SECONDS,
+    )
+    if sent <= settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR:
+        return False
+    form.add_error(None, _("Too many messages have been sent from your connection. Please try again later."))
+    return True
+
+
 @never_cache
 def report(request):
     if request.method != "POST":
@@ -73,11 +87,7 @@ def report(request):
     form = TrustMessageForm(request.POST, request.FILES)
     if not form.is_valid():
         return _report_page(request, form, status=400)
-    submissions = count_hit(scope="submit", client_key=request.client_key, window_seconds=3600)
-    if submissions > settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR:
-        form.add_error(
-            None, _("Too many messages have been sent from your connection. Please try again later.")
-        )
+    if _too_many_messages(request, form):
         return _report_page(request, form, status=429)
     data = form.cleaned_data
     identified = data["identity"] == IdentityChoice.IDENTIFIED
@@ -267,6 +277,8 @@ def followup_case(request):
     form = FollowUpMessageForm(request.POST, request.FILES)
     if not form.is_valid():
         return _followup_case_page(request, case, form=form, status=400)
+    if _too_many_messages(request, form):
+        return _followup_case_page(request, case, form=form, status=429)
     services.add_reporter_message(
         case=case, message=form.cleaned_data["message"], uploads=form.cleaned_data["attachments"]
     )

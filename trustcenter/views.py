@@ -36,7 +36,16 @@ def privacy_notice(request):
     return render(
         request,
         "trustcenter/privacy_notice.html",
-        {"authorities": SUPERVISORY_AUTHORITIES, "session_minutes": settings.SESSION_COOKIE_AGE // 60},
+        {
+            "authorities": SUPERVISORY_AUTHORITIES,
+            "session_minutes": settings.SESSION_COOKIE_AGE // 60,
+            # A rate-limit counter lives for two of its windows (trustcenter/ratelimit.py).
+            "counter_minutes": 2
+            * max(
+                settings.TRUSTCENTER_SUBMISSION_WINDOW_SECONDS, settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS
+            )
+            // 60,
+        },
     )
 
 

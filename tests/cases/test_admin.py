@@ -27,13 +27,30 @@ def submit_subject_request():
     )
 
 
+def email_states(page: str) -> dict[str, str]:
+    """The e-mail column of each row of the case list, by reference."""
+    rows = re.findall(r'>(TC-\d{4}-\d{5})</a></th>.*?<td class="field-email_state">([^<]*)</td>', page, re.S)
+    return dict(rows)
+
+
 def test_staff_see_every_case_with_its_reference_and_email_state(staff_client):
-    submit_subject_request()
-    submit(case_type=CaseType.WHISTLEBLOWING)
+    unconfirmed, _ = submit_subject_request()
+    confirmed, _ = submit_subject_request()
+    confirmed.email_confirmed_at = confirmed.received_at
+    confirmed.save()
+    whistleblowing, _ = submit(case_type=CaseType.WHISTLEBLOWING)
     page = staff_client.get("/admin/cases/case/").content.decode()
-    references = re.findall(r"TC-\d{4}-\d{5}", page)
-    assert len(set(references)) == 2
-    assert "unconfirmed" in page
+    assert email_states(page) == {
+        unconfirmed.reference: "unconfirmed",
+        confirmed.reference: "confirmed",
+        whistleblowing.reference: "-",
+    }
+    # Staff can list the requests still waiting for their requester.
+    waiting = staff_client.get("/admin/cases/case/?email=unconfirmed").content.decode()
+    assert email_states(waiting) == {unconfirmed.reference: "unconfirmed"}
+    assert email_states(staff_client.get("/admin/cases/case/?email=confirmed").content.decode()) == {
+        confirmed.reference: "confirmed"
+    }
 
 
 def test_content_is_read_only_and_status_and_reply_are_editable(staff_client):

@@ -3,6 +3,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
+from django.utils import translation
+from django.utils.translation import gettext
 
 from cases import services
 from cases.models import CaseType
@@ -11,16 +13,43 @@ from tests.factories import submit
 pytestmark = pytest.mark.django_db
 
 
-def subject_request(django_capture_on_commit_callbacks):
+# The English sources of the confirmation e-mail, as the templates give them to the catalogues.
+CONFIRM_SUBJECT = "Confirm your e-mail address for the Trust Center"
+CONFIRM_BODY = (
+    "Hello,\n\nTo confirm your e-mail address for your data-subject request, enter this code on your "
+    "case page within %(minutes)s minutes:\n\n%(code)s\n\nOr open this link and press the button:\n"
+    "%(link)s\n\nIf you did not send a request, ignore this e-mail."
+)
+
+
+def subject_request(django_capture_on_commit_callbacks, language="en"):
     with django_capture_on_commit_callbacks(execute=True):
         case, code = submit(
             case_type=CaseType.SUBJECT_REQUEST,
+            language=language,
             is_anonymous=False,
             details={"subject_right": "access"},
             reporter_name="Kari Nordmann",
             reporter_email="kari@example.com",
         )
     return case, code
+
+
+@pytest.mark.parametrize("language", ["nb", "sv", "da"])
+def test_the_confirmation_email_comes_in_the_requesters_language(
+    django_capture_on_commit_callbacks, settings, language
+):
+    subject_request(django_capture_on_commit_callbacks, language=language)
+    sent = mail.outbox[-1]
+    link = re.search(r"https?://\S+/confirm/\S+", sent.body).group(0)
+    assert link.startswith(f"{settings.TRUSTCENTER_SITE_URL}/{language}/confirm/?t=")
+    with translation.override(language):
+        subject, body = gettext(CONFIRM_SUBJECT), gettext(CONFIRM_BODY)
+    # The catalogue translates both (else the comparisons below would pass on English)...
+    assert subject != CONFIRM_SUBJECT and body != CONFIRM_BODY
+    # ...and the e-mail is that translation.
+    assert sent.subject == subject
+    assert sent.body.strip() == body % {"minutes": 10, "code": sent_code(), "link": link}
 
 
 def sent_code() -> str:

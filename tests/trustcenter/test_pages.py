@@ -75,6 +75,28 @@ def test_each_country_page_names_its_authority_and_links_without_loading(client)
     assert client.get("/en/authorities/finland/").status_code == 404
 
 
+def test_the_privacy_notice_says_what_is_stored_why_how_long_and_what_anonymous_means(client, settings):
+    settings.TRUSTCENTER_CONTROLLER_NAME = "Nordisk Konsern AS"
+    settings.SESSION_COOKIE_AGE = 45 * 60
+    settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS = 90 * 60
+    page = client.get("/en/privacy/").content.decode()
+    headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", page)
+    assert headings[:4] == ["What we store", "What anonymous means here", "Why", "How long"]
+    assert "Nordisk Konsern AS is the controller" in page
+    # What: the receipt code only as its hash; the abuse counters only under a hash, and for how long.
+    assert "hash of your receipt code, never the code itself" in page
+    assert "for at most 180 minutes and in memory only" in page  # two windows of the longest limit
+    assert "never the address itself" in page
+    # Anonymous: no address, no browser data, no logs; what pictures and documents keep.
+    assert "no IP address and no information about your browser or device" in page
+    assert "not in any log" in page
+    assert "may carry the author's name" in page
+    # Sessions as configured, and the retention of each kind of case.
+    assert "until 45 minutes after your last visit" in page
+    for period in ("3 years", "5 years", "2 years", "90 days"):
+        assert period in page
+
+
 def test_the_form_links_to_the_country_pages(client):
     page = client.get("/en/report/").content.decode()
     for country in ("norway", "sweden", "denmark"):
