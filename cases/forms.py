@@ -9,7 +9,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .models import CaseType, SubjectRight
-from .uploads import ALLOWED_DESCRIPTION, UploadKind, identify_upload
+from .uploads import ALLOWED_DESCRIPTION, UploadKind, identify_upload, strip_image_metadata
 
 CASE_TYPE_DESCRIPTIONS = {
     CaseType.SUBJECT_REQUEST: _(
@@ -132,6 +132,9 @@ class Upload:
     name: str
     data: bytes
     kind: UploadKind
+    # An image's pixels alone, made while the form is checked, so that a picture that cannot be
+    # decoded is refused at its field; kept in place of `data` if the reporter is anonymous.
+    data_without_metadata: bytes | None = None
     metadata_removed: bool = False
 
 
@@ -166,10 +169,18 @@ class AttachmentsField(forms.FileField):
             data_bytes = uploaded.read()
             try:
                 kind = identify_upload(data_bytes)
+                without_metadata = strip_image_metadata(data_bytes, kind) if kind.is_image else None
             except ValidationError as error:
                 errors.append(ValidationError(f"{uploaded.name}: {' '.join(error.messages)}"))
                 continue
-            uploads.append(Upload(name=uploaded.name[:255], data=data_bytes, kind=kind))
+            uploads.append(
+                Upload(
+                    name=uploaded.name[:255],
+                    data=data_bytes,
+                    kind=kind,
+                    data_without_metadata=without_metadata,
+                )
+            )
         if total > settings.TRUSTCENTER_MAX_SUBMISSION_BYTES:
             errors.append(
                 ValidationError(

@@ -99,8 +99,15 @@ def content_digest(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _without_metadata(upload: Upload) -> bytes:
+    if upload.data_without_metadata is not None:
+        return upload.data_without_metadata  # made when the form was checked (AttachmentsField)
+    return strip_image_metadata(upload.data, upload.kind)
+
+
 def _as_stored(uploads: list[Upload], *, anonymous: bool) -> list[Upload]:
-    """The files as they will be kept: an anonymous reporter's images without their metadata.
+    """The files as they will be kept: an anonymous reporter's images without their metadata,
+    and under a plain name, since a phone names a photo by the moment it was taken.
 
     Done before the transaction (re-encoding takes time), and everything after it (hashes,
     the proof's digest) sees only the stored bytes, so no fingerprint of the original remains.
@@ -108,10 +115,16 @@ def _as_stored(uploads: list[Upload], *, anonymous: bool) -> list[Upload]:
     if not anonymous:
         return uploads
     return [
-        replace(upload, data=strip_image_metadata(upload.data, upload.kind), metadata_removed=True)
+        replace(
+            upload,
+            name=f"image-{number}.{upload.kind.extension}",
+            data=_without_metadata(upload),
+            data_without_metadata=None,
+            metadata_removed=True,
+        )
         if upload.kind.is_image
         else upload
-        for upload in uploads
+        for number, upload in enumerate(uploads, start=1)
     ]
 
 

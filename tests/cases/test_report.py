@@ -1,9 +1,11 @@
 import hashlib
+import io
 import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image
 
 from cases.models import Attachment, Case, CaseType
 from tests import images
@@ -243,13 +245,15 @@ def test_files_over_the_size_limits_are_refused(client, settings):
 
 def test_several_files_are_stored_privately_and_anonymous_images_lose_metadata(client, settings):
     files = [
-        SimpleUploadedFile("photo.jpg", images.jpeg_with_metadata()),
         SimpleUploadedFile("minutes.pdf", images.PDF),
+        SimpleUploadedFile("PXL_20260301_101512.jpg", images.jpeg_with_metadata()),
     ]
     response = client.post(URL, anonymous_report(attachments=files))
     assert response.status_code == 200
-    photo, document = Attachment.objects.order_by("pk")
+    document, photo = Attachment.objects.order_by("pk")
     assert photo.metadata_removed and not document.metadata_removed
+    # A phone names a photo by when it was taken: the name goes with the rest of its metadata.
+    assert (document.original_name, photo.original_name) == ("minutes.pdf", "image-2.jpg")
     stored_photo = photo.file.read()
     assert b"Kari Nordmann" not in stored_photo
     # The fingerprint is of what is stored: a hash of the original photo would link it to the report.
@@ -257,11 +261,25 @@ def test_several_files_are_stored_privately_and_anonymous_images_lose_metadata(c
     assert photo.sha256 != hashlib.sha256(images.jpeg_with_metadata()).hexdigest()
     photo.file.seek(0)
     assert document.file.read() == images.PDF  # documents are kept as sent
-    assert "photo" not in photo.file.name and photo.file.name.endswith(".jpg")
+    assert "PXL" not in photo.file.name and photo.file.name.endswith(".jpg")
     assert str(settings.MEDIA_ROOT) in photo.file.path
     # There is no public URL for uploads.
     assert client.get("/media/" + photo.file.name).status_code == 404
     assert client.get("/" + photo.file.name).status_code == 404
+
+
+def test_an_identified_reporter_s_photo_is_kept_as_sent_with_its_name(client):
+    photo = SimpleUploadedFile("PXL_20260301_101512.jpg", images.jpeg_with_metadata())
+    fields = {
+        "identity": "identified",
+        "reporter_name": "Kari Nordmann",
+        "reporter_email": "kari@example.com",
+    }
+    response = client.post(URL, anonymous_report(attachments=[photo], **fields))
+    assert response.status_code == 200
+    attachment = Attachment.objects.get()
+    assert attachment.original_name == "PXL_20260301_101512.jpg" and not attachment.metadata_removed
+    assert attachment.file.read() == images.jpeg_with_metadata()
 
 
 def test_the_form_warns_about_image_and_document_metadata(client):
@@ -312,3 +330,66 @@ def test_references_count_up_per_year_without_gaps(time_machine):
         "TC-2026-00002",
         "TC-2027-00001",
     ]
+
+
+def attachment_errors(response) -> str:
+    """The text of the error shown under the attachments field."""
+    match = re.search(r'<div id="id_attachments_error"[^>]*>(.*?)</div>', response.content.decode(), re.S)
+    assert match, "no error at the attachments field"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (images.encrypted_odt(), "notes.odt: This file is damaged and could not be read."),
+        (images.odt_with_corrupt_mimetype(), "notes.odt: This file is damaged and could not be read."),
+        (images.odt_with_unknown_compression(), "notes.odt: This kind of file is not accepted."),
+        (images.zip_bomb(8 << 20), "notes.odt: This kind of file is not accepted."),
+    ],
+    ids=["encrypted", "corrupt", "unknown compression", "zip bomb"],
+)
+def test_a_document_that_cannot_be_unpacked_is_refused_at_its_field_and_the_text_kept(client, data, message):
+    upload = SimpleUploadedFile("notes.odt", data)
+    response = client.post(URL, anonymous_report(message="What I saw on Monday.", attachments=[upload]))
+    assert response.status_code == 400
+    assert attachment_errors(response).startswith(message)
+    assert "What I saw on Monday." in response.content.decode()
+    assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize("identity", ["anonymous", "identified"])
+def test_an_image_whose_metadata_cannot_be_removed_is_refused_at_its_field_and_the_text_kept(
+    client, identity
+):
+    """Its EXIF is damaged: this once failed when the case was saved, after the form had passed."""
+    upload = SimpleUploadedFile("photo.webp", images.webp_with_damaged_exif())
+    fields = {"identity": identity, "reporter_name": "Kari Nordmann", "reporter_email": "kari@example.com"}
+    response = client.post(URL, anonymous_report(message="Seen at the gate.", attachments=[upload], **fields))
+    assert response.status_code == 400
+    assert attachment_errors(response) == "photo.webp: This image is damaged and could not be read."
+    assert "Seen at the gate." in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_an_image_of_too_many_pixels_is_refused_at_its_field_and_the_text_kept(client):
+    upload = SimpleUploadedFile("scan.png", images.png_header(12000, 12000))  # 144 megapixels
+    response = client.post(URL, anonymous_report(message="Seen at the gate.", attachments=[upload]))
+    assert response.status_code == 400
+    assert attachment_errors(response).startswith(
+        "scan.png: This image is too large: the limit is 40 megapixels"
+    )
+    assert "Seen at the gate." in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_an_anonymous_reporter_s_animation_is_stored_whole_without_metadata(client):
+    upload = SimpleUploadedFile("leak.gif", images.animation("GIF", comment=b"made by Kari Nordmann"))
+    response = client.post(URL, anonymous_report(attachments=[upload]))
+    assert response.status_code == 200
+    attachment = Attachment.objects.get()
+    assert attachment.metadata_removed
+    stored = attachment.file.read()
+    assert b"Kari Nordmann" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.n_frames == 3
