@@ -54,6 +54,9 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 DATA_DIR = Path(env.str("TRUSTCENTER_DATA_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
+# Old keys, while a new one takes over: signed proofs of submission and e-mail confirmation links
+# made with them still check (Django's key rotation).
+SECRET_KEY_FALLBACKS = env_secret("DJANGO_SECRET_KEY_FALLBACKS").replace(",", " ").split()
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 # The receipt-code hash is keyed with this site-wide secret salt, so a stolen database alone
 # cannot be searched for codes, and one indexed query still finds a case.

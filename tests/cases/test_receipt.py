@@ -56,3 +56,13 @@ def test_the_digest_changes_with_what_was_sent():
     third, _ = submit(message="one")
     assert first.content_digest != second.content_digest
     assert first.content_digest == third.content_digest
+
+
+def test_a_proof_still_checks_out_after_the_secret_key_is_rotated(client, settings):
+    case, _code = submit()
+    old_key = settings.SECRET_KEY
+    proof = services.proof_of_submission(case=case)
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 50
+    assert "This proof is not valid" in client.post("/en/proof/", {"proof": proof}).content.decode()
+    settings.SECRET_KEY_FALLBACKS = [old_key]  # DJANGO_SECRET_KEY_FALLBACKS
+    assert "This proof is genuine" in client.post("/en/proof/", {"proof": proof}).content.decode()

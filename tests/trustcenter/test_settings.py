@@ -35,6 +35,7 @@ print(json.dumps({
     "cache": settings.CACHES["default"]["BACKEND"],
     "allowed_hosts": settings.ALLOWED_HOSTS,
     "secret_key_length": len(settings.SECRET_KEY),
+    "secret_key_fallbacks": settings.SECRET_KEY_FALLBACKS,
     "media_root": str(settings.MEDIA_ROOT),
 }))
 """
@@ -148,6 +149,15 @@ def test_production_reads_the_secret_key_from_a_file(tmp_path):
     )
     assert loaded["debug"] is False
     assert loaded["secret_key_length"] == len(key)
+
+
+def test_old_secret_keys_are_read_for_rotation(tmp_path):
+    old, older = secrets.token_urlsafe(64), secrets.token_urlsafe(64)
+    loaded = describe(
+        clean_environment(**production_values(tmp_path, DJANGO_SECRET_KEY_FALLBACKS=f"{old}, {older}"))
+    )
+    assert loaded["secret_key_fallbacks"] == [old, older]
+    assert describe(clean_environment())["secret_key_fallbacks"] == []
 
 
 def test_a_debug_value_that_is_not_yes_or_no_is_refused():
