@@ -17,14 +17,6 @@ from cases.services import hash_code
 from trustcenter.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from trustcenter.urls import urlpatterns as site_urlpatterns
 
-BASELINE_TABLE_SQL = """
-CREATE TABLE IF NOT EXISTS bench_baseline_receipt (
-    id bigserial PRIMARY KEY,
-    receipt_hash varchar(64) NOT NULL UNIQUE,
-    created_at timestamp with time zone NOT NULL
-)
-"""
-
 
 @csrf_exempt
 @require_POST
