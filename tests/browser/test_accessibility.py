@@ -1,6 +1,7 @@
 """WCAG 2.1 AA (axe-core), same-host loading, CSP and keyboard use of every public page."""
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings as django_settings
@@ -12,8 +13,9 @@ from django.utils import translation
 from playwright.sync_api import expect
 
 from cases import services
-from cases.models import CaseType
-from tests.browser.conftest import AxeFindings
+from cases.models import CaseMessage, CaseType, SubjectRight
+from tests import factories
+from tests.browser.conftest import AXE_SCRIPT, AxeFindings
 from tests.factories import StaffFactory
 from trustcenter import urls as project_urls
 
@@ -52,6 +54,15 @@ handler500 = project_urls.handler500
 @pytest.fixture
 def error_routes(settings):
     settings.ROOT_URLCONF = __name__
+
+
+def axe_ready_page(new_visit):
+    """A page of a new visit on which axe-core is loaded with every document, before its own
+    scripts, rather than injected into each page checked: half the cost of a check."""
+    # axe is a script of the test's, which this site's CSP forbids: this context bypasses CSP.
+    visit = new_visit(bypass_csp=True)
+    visit.context.add_init_script(path=str(AXE_SCRIPT))
+    return visit.page
 
 
 def submit(page, button) -> int:
@@ -199,8 +210,7 @@ WALK_IDS = ["en-every-page", "nb", "sv", "da"]
 
 @pytest.mark.parametrize("language,everything,stops", WALKS, ids=WALK_IDS)
 def test_public_pages_have_no_wcag_21_aa_violations(new_visit, error_routes, language, everything, stops):
-    # axe is injected as a script, which this site's CSP forbids: this context bypasses CSP.
-    page = new_visit(bypass_csp=True).page
+    page = axe_ready_page(new_visit)
     findings = AxeFindings()
     for stop in public_pages(page, language, everything=everything):
         findings.check(page, f"{stop} [{language}]")
@@ -265,3 +275,264 @@ def test_the_report_form_can_be_used_from_the_keyboard(page):
     page.keyboard.press("Enter")
     expect(page.locator("#form-errors")).to_be_visible()
     expect(page.locator("#id_hse__location")).to_have_attribute("aria-invalid", "true")
+
+
+def identified_access_request(language: str) -> tuple[services.Case, str, str, str]:
+    """A data-subject request sent in `language`: (case, receipt code, e-mailed code, link path)."""
+    case, receipt_code = factories.submit(
+        case_type=CaseType.SUBJECT_REQUEST,
+        language=language,
+        is_anonymous=False,
+        details={"subject_right": SubjectRight.ACCESS},
+        message="Please send me a copy of my data.",
+        reporter_name="Kari Nordmann",
+        reporter_email="kari@example.org",
+    )
+    body = mail.outbox[-1].body
+    emailed_code = re.search(r"^\s*(\d{6})\s*$", body, re.MULTILINE).group(1)
+    link = urlsplit(re.search(r"https?://\S+/confirm/\?t=\S+", body).group(0))
+    assert link.path == f"/{language}/confirm/", link
+    return case, receipt_code, emailed_code, f"{link.path}?{link.query}"
+
+
+def other_public_states(page, settings, language: str, *, with_footer_pages: bool):
+    """The public states the walk above does not reach, in one language, yielding a name at each.
+
+    The report form asked for an unknown type, back after an expired form token, and refusing a
+    message for too many from the connection; the case page refusing one for the same reason;
+    follow-up after the case page's session ended with a message unsent, and refusing codes after
+    too many wrong ones; the e-mail confirmation link (its button, confirmed, used a second time,
+    without its token). With with_footer_pages, also the privacy notice, the supervisory
+    authorities' pages and the proof check (empty, an invalid proof, a valid one), which the walk
+    above checks in English only. Limits are set through settings and the case through services,
+    rather than reached by clicking.
+    """
+    prefix = f"/{language}"
+    main_heading = page.get_by_role("heading", level=1)
+    form_errors = page.locator("#form-errors")
+
+    assert page.goto(f"{prefix}/report/?type=gossip").status == 200
+    expect(page.locator("main .alert-warning")).to_have_text(
+        translated(language, "We don't know that subject. Choose one of the subjects in the list.")
+    )
+    expect(page.locator("input[name=case_type]:checked")).to_have_count(0)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    yield "report form, an unknown type asked for"
+
+    typed = "How long do you keep CVs?"
+    page.locator("#case_type_general_inquiry").check()
+    page.locator("#id_message").fill(typed)
+    page.context.clear_cookies()  # the CSRF cookie is gone, as if it had expired
+    assert submit(page, page.locator(".trust-form button[type=submit]")) == 403
+    expect(form_errors).to_have_text(
+        translated(
+            language,
+            "Your message was not sent because the page had been open too long. Everything you "
+            "typed is still here: check it, attach any files again, and send it.",
+        )
+    )
+    expect(page.locator("#id_message")).to_have_value(typed)
+    expect(page.locator("#case_type_general_inquiry")).to_be_checked()
+    yield "report form, back after an expired form token"
+
+    too_many = translated(
+        language, "Too many messages have been sent from your connection. Please try again later."
+    )
+    limit = settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR
+    settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR = 0
+    cases_before = services.Case.objects.count()
+    assert submit(page, page.locator(".trust-form button[type=submit]")) == 429
+    expect(form_errors).to_have_text(too_many)
+    expect(page.locator("#id_message")).to_have_value(typed)
+    assert services.Case.objects.count() == cases_before
+    yield "report form, too many messages"
+
+    case, receipt_code, _emailed_code, link = identified_access_request(language)
+    assert page.goto(f"{prefix}/follow-up/").status == 200
+    page.locator("#id_receipt_code").fill(receipt_code)
+    assert submit(page, page.locator("main form button[type=submit]")) == 200
+    expect(main_heading).to_contain_text(case.reference)
+    draft = "Here is the copy of my passport you asked for."
+    message_form = page.locator("main form:has(#id_message)")
+    page.locator("#id_message").fill(draft)
+    assert submit(page, message_form.locator("button[type=submit]")) == 429
+    expect(message_form.locator(".alert-danger")).to_have_text(too_many)
+    expect(page.locator("#id_message")).to_have_value(draft)
+    assert not CaseMessage.objects.filter(case=case, body=draft).exists()
+    settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR = limit
+    yield "case page, too many messages"
+
+    page.context.clear_cookies(name=django_settings.SESSION_COOKIE_NAME)  # the session ends
+    assert submit(page, message_form.locator("button[type=submit]")) == 403
+    expect(page.locator("main .alert-warning")).to_have_text(
+        translated(
+            language,
+            "Your time on the case page ran out before your message was sent. Enter your receipt "
+            "code again: your message is kept below, and you can send it on the case page. Attach "
+            "any files again.",
+        )
+    )
+    expect(page.locator("#id_draft")).to_have_value(draft)
+    yield "follow-up login, the session ended with a message unsent"
+
+    settings.TRUSTCENTER_FOLLOWUP_FAILURES = 0
+    page.locator("#id_receipt_code").fill(receipt_code)
+    assert submit(page, page.locator("main form button[type=submit]")) == 429
+    minutes = -(-2 * settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS // 60)
+    expect(page.locator("main .alert-danger")).to_have_text(
+        translated(language, "Too many wrong codes. Please try again in %(minutes)s minutes.")
+        % {"minutes": minutes}
+    )
+    yield "follow-up login, too many wrong codes"
+
+    confirm_button = page.locator("main form button[type=submit]")
+    assert page.goto(link).status == 200
+    token = parse_qs(urlsplit(link).query)["t"][0]
+    expect(page.locator("main input[type=hidden][name=token]")).to_have_value(token)
+    expect(main_heading).to_have_text(translated(language, "Confirm your e-mail address"))
+    yield "e-mail confirmation link"
+
+    assert submit(page, confirm_button) == 200
+    expect(main_heading).to_have_text(translated(language, "Your e-mail address is confirmed"))
+    case.refresh_from_db()
+    assert case.email_confirmed_at is not None
+    yield "e-mail confirmation link, confirmed"
+
+    page.goto(link)
+    assert submit(page, confirm_button) == 200
+    expect(main_heading).to_have_text(translated(language, "This link does not work"))
+    yield "e-mail confirmation link, used a second time"
+
+    assert page.goto(f"{prefix}/confirm/").status == 200
+    expect(main_heading).to_have_text(translated(language, "This link does not work"))
+    yield "e-mail confirmation link, without its token"
+
+    if with_footer_pages:
+        assert page.goto(f"{prefix}/privacy/").status == 200
+        yield "privacy notice"
+        for country in ["norway", "sweden", "denmark"]:
+            assert page.goto(f"{prefix}/authorities/{country}/").status == 200
+            yield f"authority page, {country}"
+        assert page.goto(f"{prefix}/proof/").status == 200
+        yield "proof check"
+        page.locator("#id_proof").fill("not-a-proof")
+        assert submit(page, page.locator("main form button[type=submit]")) == 200
+        expect(page.locator("main .alert-danger")).to_be_visible()
+        yield "proof check, invalid proof"
+        page.locator("#id_proof").fill(services.proof_of_submission(case=case))
+        assert submit(page, page.locator("main form button[type=submit]")) == 200
+        expect(page.locator("main .alert-success")).to_contain_text(case.reference)
+        yield "proof check, valid proof"
+
+
+# English's footer pages are in the walk above already.
+OTHER_STATES = [("en", False, 10), ("nb", True, 17), ("sv", True, 17), ("da", True, 17)]
+
+
+@pytest.mark.parametrize("language,with_footer_pages,stops", OTHER_STATES, ids=[o[0] for o in OTHER_STATES])
+def test_limits_rescued_forms_and_the_confirmation_link_have_no_wcag_21_aa_violations(
+    new_visit, settings, language, with_footer_pages, stops
+):
+    page = axe_ready_page(new_visit)
+    findings = AxeFindings()
+    for stop in other_public_states(page, settings, language, with_footer_pages=with_footer_pages):
+        findings.check(page, f"{stop} [{language}]")
+    assert len(findings.pages_checked) == stops
+    assert not findings.seen, findings.report()
+
+
+# What has the keyboard's focus: its id, else its name, else a submit button's text.
+FOCUSED = (
+    "() => { const e = document.activeElement;"
+    " return e.id || e.getAttribute('name') || (e.type === 'submit' ? 'submit:' + e.textContent.trim() : e.tagName); }"
+)
+# Whether the focused element shows that it is: an outline, or a box-shadow (Bootstrap's ring).
+FOCUS_SHOWN = """() => {
+  const style = getComputedStyle(document.activeElement);
+  const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+  return outline || style.boxShadow !== "none";
+}"""
+# Bootstrap's focus ring fades in; without motion it is there at once, so it can be measured.
+KEYBOARD_VISIT = {"reduced_motion": "reduce"}
+
+
+def tab_to(page, target: str, *, presses: int = 40) -> list[str]:
+    """Presses Tab until `target` (named as FOCUSED names it) has the focus; returns every stop."""
+    reached = []
+    for _press in range(presses):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate(FOCUSED))
+        if reached[-1] == target:
+            return reached
+    raise AssertionError(f"{presses} presses of Tab never reached {target}: {reached}")
+
+
+def assert_focus_is_visible(page) -> None:
+    assert page.evaluate(FOCUS_SHOWN), f"{page.evaluate(FOCUSED)} has the focus and does not show it"
+
+
+def press_and_land(page, key: str) -> int:
+    """Presses a key that should send a form, and returns the status of the page landed on."""
+    with page.expect_navigation() as navigation:
+        page.keyboard.press(key)
+    return navigation.value.status
+
+
+@pytest.mark.parametrize(
+    "page",
+    [KEYBOARD_VISIT, {**KEYBOARD_VISIT, "java_script_enabled": False}],
+    indirect=True,
+    ids=["js", "no-js"],
+)
+def test_the_receipt_page_can_be_used_from_the_keyboard(page):
+    page.goto("/en/report/")
+    page.locator("#case_type_general_inquiry").check()
+    page.locator("#id_message").fill("How long do you keep CVs?")
+    assert submit(page, page.locator(".trust-form button[type=submit]")) == 200
+    reference = re.search(r"TC-\d{4}-\d{5}", page.locator("main").inner_text()).group(0)
+
+    tab_to(page, "id_saved")
+    assert_focus_is_visible(page)
+    page.keyboard.press("Space")
+    expect(page.locator("#id_saved")).to_be_checked()
+    tab_to(page, "submit:Continue to my case", presses=1)
+    assert_focus_is_visible(page)
+    assert press_and_land(page, "Enter") == 200
+    expect(page).to_have_url(re.compile(r"/en/follow-up/case/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
+
+
+def test_follow_up_its_message_form_and_the_e_mail_confirmation_can_be_used_from_the_keyboard(new_visit):
+    page = new_visit(**KEYBOARD_VISIT).page
+    case, receipt_code, emailed_code, _link = identified_access_request("en")
+
+    page.goto("/en/follow-up/")
+    tab_to(page, "id_receipt_code")
+    assert_focus_is_visible(page)
+    page.keyboard.type(receipt_code)
+    assert press_and_land(page, "Enter") == 200
+    expect(page).to_have_url(re.compile(r"/en/follow-up/case/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(case.reference)
+
+    # A message, typed and then sent from the button that Tab reaches after the attachments.
+    message = "I have moved: please write to my new address."
+    tab_to(page, "id_message")
+    assert_focus_is_visible(page)
+    page.keyboard.type(message)
+    reached = tab_to(page, "submit:Send", presses=3)
+    assert "id_attachments" in reached, reached
+    assert "id_website" not in reached, "the honeypot must not take focus"
+    assert_focus_is_visible(page)
+    assert press_and_land(page, "Enter") == 200
+    expect(page.locator("#case-messages li").last).to_contain_text(message)
+    assert CaseMessage.objects.filter(case=case, body=message).count() == 1
+
+    # The code from the e-mail, typed into its field and sent with Enter.
+    tab_to(page, "id_code")
+    assert_focus_is_visible(page)
+    page.keyboard.type(emailed_code)
+    assert press_and_land(page, "Enter") == 200
+    expect(page.get_by_text("Thank you: your e-mail address is confirmed.")).to_be_visible()
+    expect(page.locator("#confirm-heading")).to_have_count(0)
+    case.refresh_from_db()
+    assert case.email_confirmed_at is not None
