@@ -77,6 +77,27 @@ def translated(language: str, text: str) -> str:
         return translation.gettext(text)
 
 
+def footer_pages(page, prefix: str, case):
+    """The proof check (empty, an invalid proof, a valid one of the case), the privacy notice and
+    the supervisory authorities' pages, yielding a name at each stop."""
+    assert page.goto(f"{prefix}/proof/").status == 200
+    yield "proof check"
+    page.locator("#id_proof").fill("not-a-proof")
+    assert submit(page, page.locator("main form button[type=submit]")) == 200
+    expect(page.locator("main .alert-danger")).to_be_visible()
+    yield "proof check, invalid proof"
+    page.locator("#id_proof").fill(services.proof_of_submission(case=case))
+    assert submit(page, page.locator("main form button[type=submit]")) == 200
+    expect(page.locator("main .alert-success")).to_contain_text(case.reference)
+    yield "proof check, valid proof"
+
+    assert page.goto(f"{prefix}/privacy/").status == 200
+    yield "privacy notice"
+    for country in ["norway", "sweden", "denmark"]:
+        assert page.goto(f"{prefix}/authorities/{country}/").status == 200
+        yield f"authority page, {country}"
+
+
 def public_pages(page, language: str, *, everything: bool = True):
     """Walks the public pages and their states in one language, yielding a name at each stop.
 
@@ -158,22 +179,7 @@ def public_pages(page, language: str, *, everything: bool = True):
     yield "case page, a wrong e-mail confirmation code"
 
     if everything:
-        assert page.goto(f"{prefix}/proof/").status == 200
-        yield "proof check"
-        page.locator("#id_proof").fill("not-a-proof")
-        assert submit(page, page.locator("main form button[type=submit]")) == 200
-        expect(page.locator("main .alert-danger")).to_be_visible()
-        yield "proof check, invalid proof"
-        page.locator("#id_proof").fill(services.proof_of_submission(case=case))
-        assert submit(page, page.locator("main form button[type=submit]")) == 200
-        expect(page.locator("main .alert-success")).to_contain_text(reference)
-        yield "proof check, valid proof"
-
-        assert page.goto(f"{prefix}/privacy/").status == 200
-        yield "privacy notice"
-        for country in ["norway", "sweden", "denmark"]:
-            assert page.goto(f"{prefix}/authorities/{country}/").status == 200
-            yield f"authority page, {country}"
+        yield from footer_pages(page, prefix, case)
 
     # A request Django refuses to read (more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS).
     too_many_fields = "&".join(f"f{n}=x" for n in range(django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
@@ -408,21 +414,7 @@ def other_public_states(page, settings, language: str, *, with_footer_pages: boo
     yield "e-mail confirmation link, without its token"
 
     if with_footer_pages:
-        assert page.goto(f"{prefix}/privacy/").status == 200
-        yield "privacy notice"
-        for country in ["norway", "sweden", "denmark"]:
-            assert page.goto(f"{prefix}/authorities/{country}/").status == 200
-            yield f"authority page, {country}"
-        assert page.goto(f"{prefix}/proof/").status == 200
-        yield "proof check"
-        page.locator("#id_proof").fill("not-a-proof")
-        assert submit(page, page.locator("main form button[type=submit]")) == 200
-        expect(page.locator("main .alert-danger")).to_be_visible()
-        yield "proof check, invalid proof"
-        page.locator("#id_proof").fill(services.proof_of_submission(case=case))
-        assert submit(page, page.locator("main form button[type=submit]")) == 200
-        expect(page.locator("main .alert-success")).to_contain_text(case.reference)
-        yield "proof check, valid proof"
+        yield from footer_pages(page, prefix, case)
 
 
 # English's footer pages are in the walk above already.

@@ -28,6 +28,19 @@ def anonymous_report(**fields):
     return data
 
 
+def erasure_request(**fields):
+    data = {
+        "case_type": CaseType.SUBJECT_REQUEST,
+        "identity": "identified",
+        "subject_request__subject_right": "erasure",
+        "reporter_name": "Kari Nordmann",
+        "reporter_email": "kari@example.com",
+        "message": "Please erase my data.",
+    }
+    data.update(fields)
+    return data
+
+
 def receipt_code(response) -> str:
     match = re.search(r'id="receipt-code">([\d ]+)<', response.content.decode())
     assert match, "no receipt code on the page"
@@ -81,32 +94,14 @@ def test_anonymous_reports_keep_no_name_or_email_even_if_typed(client):
 
 
 def test_a_data_subject_request_cannot_be_anonymous(client):
-    response = client.post(
-        URL,
-        {
-            "case_type": CaseType.SUBJECT_REQUEST,
-            "identity": "anonymous",
-            "subject_request__subject_right": "access",
-            "message": "Send me my data.",
-        },
-    )
+    response = client.post(URL, erasure_request(identity="anonymous", reporter_name="", reporter_email=""))
     assert response.status_code == 400
     assert "cannot be anonymous" in response.content.decode()
     assert not Case.objects.exists()
 
 
 def test_an_identified_request_is_kept_with_name_and_email(client):
-    response = client.post(
-        URL,
-        {
-            "case_type": CaseType.SUBJECT_REQUEST,
-            "identity": "identified",
-            "subject_request__subject_right": "erasure",
-            "reporter_name": "Kari Nordmann",
-            "reporter_email": "kari@example.com",
-            "message": "Please erase my data.",
-        },
-    )
+    response = client.post(URL, erasure_request())
     assert response.status_code == 200
     case = Case.objects.get()
     assert (case.subject_right, case.reporter_email, case.is_anonymous) == (
@@ -120,17 +115,7 @@ def test_an_identified_request_is_kept_with_name_and_email(client):
 def test_an_email_address_longer_than_the_column_is_refused_at_its_field(client):
     address = "k" * 64 + "@" + "d" * 63 + "." + "e" * 63 + "." + "f" * 60 + ".no"  # valid, 256 characters
     assert len(address) > 254
-    response = client.post(
-        URL,
-        {
-            "case_type": CaseType.SUBJECT_REQUEST,
-            "identity": "identified",
-            "subject_request__subject_right": "erasure",
-            "reporter_name": "Kari Nordmann",
-            "reporter_email": address,
-            "message": "Please erase my data.",
-        },
-    )
+    response = client.post(URL, erasure_request(reporter_email=address))
     page = response.content.decode()
     assert response.status_code == 400
     assert 'aria-describedby="id_reporter_email_error"' in page
