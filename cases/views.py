@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from trustcenter.ratelimit import count_hit, hits_so_far
+from trustcenter.ratelimit import count_hit, hits_so_far, kept_seconds
 
 from . import receipts, selectors, services
 from .forms import (
@@ -145,8 +145,7 @@ def _case_for_code(request, typed_code: str) -> Case | None:
 
 
 def _too_many_wrong_codes(request, form=None):
-    # The limit counts this window and the one before, so a refusal lasts up to two windows.
-    minutes = -(-2 * settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS // 60)
+    minutes = -(-kept_seconds(settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS) // 60)
     return render(
         request,
         "cases/followup_login.html",

@@ -9,6 +9,12 @@ def _window_key(*, scope: str, client_key: str, window_seconds: int, now: float)
     return f"ratelimit:{scope}:{client_key}:{int(now // window_seconds)}"
 
 
+def kept_seconds(window_seconds: int) -> int:
+    """How long a count is kept, and so how long a refusal can last: its window and the next,
+    since hits_so_far reads the window before too."""
+    return 2 * window_seconds
+
+
 def count_hit(*, scope: str, client_key: str, window_seconds: int) -> int:
     """Counts one more hit in the current window and returns the count so far."""
     key = _window_key(scope=scope, client_key=client_key, window_seconds=window_seconds, now=time.time())
@@ -18,7 +24,7 @@ def count_hit(*, scope: str, client_key: str, window_seconds: int) -> int:
     try:
         return cache.incr(key)
     except ValueError:  # the first hit in this window
-        if cache.add(key, 1, timeout=2 * window_seconds):
+        if cache.add(key, 1, timeout=kept_seconds(window_seconds)):
             return 1
         return cache.incr(key)  # another request added it first
 

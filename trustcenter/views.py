@@ -6,6 +6,8 @@ from django.urls import Resolver404, resolve
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
+from .ratelimit import kept_seconds
+
 SUPERVISORY_AUTHORITIES = {
     "norway": {
         "country": gettext_lazy("Norway"),
@@ -33,18 +35,16 @@ def home(request):
 
 
 def privacy_notice(request):
+    longest_window = max(
+        settings.TRUSTCENTER_SUBMISSION_WINDOW_SECONDS, settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS
+    )
     return render(
         request,
         "trustcenter/privacy_notice.html",
         {
             "authorities": SUPERVISORY_AUTHORITIES,
             "session_minutes": settings.SESSION_COOKIE_AGE // 60,
-            # A rate-limit counter lives for two of its windows (trustcenter/ratelimit.py).
-            "counter_minutes": 2
-            * max(
-                settings.TRUSTCENTER_SUBMISSION_WINDOW_SECONDS, settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS
-            )
-            // 60,
+            "counter_minutes": -(-kept_seconds(longest_window) // 60),
         },
     )
 
