@@ -235,6 +235,9 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# What a task prints (the console e-mail backend of the embedded default) is information, not a
+# warning, in the worker's log.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 # Outbox deliveries are safe to repeat (a sent row is skipped), so a lost broker may cancel them.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
