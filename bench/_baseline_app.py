@@ -1,5 +1,5 @@
 """The intake benchmark's baseline: a bare Django view that inserts one row and computes the same
-receipt hash as a Trust message (cases.services.hash_code). No form, no template, no CSRF check.
+receipt hash as a Trust message (cases.selectors.receipt_hash). No form, no template, no CSRF check.
 
 Its table is made by bench/intake.py in the benchmark's own database (BASELINE_TABLE_SQL).
 The real site's URLs follow, so one gunicorn serves both endpoints with one configuration.
@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from cases import receipts
-from cases.services import hash_code
+from cases.selectors import receipt_hash as hash_code
 from trustcenter.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from trustcenter.urls import urlpatterns as site_urlpatterns
 

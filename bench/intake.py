@@ -20,10 +20,9 @@ Everything it started or made is stopped and removed at the end, also on failure
 """
 
 import argparse
-import hashlib
-import hmac
 import http.client
 import os
+import pickle
 import re
 import secrets
 import shutil
@@ -292,14 +291,37 @@ def stop_server(server: subprocess.Popen) -> None:
             server.wait()
 
 
-def forget_rate_limits(secret_key: str) -> None:
-    """The run's rate-limit counters (keyed by a hash of 127.0.0.1 with this run's secret key)."""
-    key = hmac.new(secret_key.encode(), b"client:127.0.0.1", hashlib.sha256).hexdigest()[:32]
+def forget_rate_limits() -> None:
+    """The run's rate-limit counters: those of 127.0.0.1, found with each window's secret in the
+    cache (trustcenter/ratelimit.py). The secrets, which other runs may share, expire by themselves."""
+    sys.path.insert(0, str(PROJECT_DIR))
+    from trustcenter.ratelimit import ClientKey, counter_name
+
+    client = ClientKey.from_address("127.0.0.1")
     cache = redis.Redis.from_url(f"{REDIS_URL}/{CACHE_DB}")
     try:
-        names = list(cache.scan_iter(match=f"*ratelimit:*:{key}:*"))
-        if names:
-            cache.delete(*names)
+        # Django stores "ratelimit:..." as ":1:ratelimit:..." (key prefix and version).
+        names = [name.decode() for name in cache.scan_iter(match="*ratelimit:*")]
+        window_secrets = [
+            (int(name.rsplit(":", 1)[1]), pickle.loads(value))
+            for name in names
+            if ":ratelimit:secret:" in name and (value := cache.get(name)) is not None
+        ]
+        ours = [
+            name
+            for name in names
+            if ":ratelimit:secret:" not in name
+            and any(
+                name.endswith(
+                    counter_name(
+                        scope=name.split(":")[3], client_key=client, window_secret=secret, index=index
+                    )
+                )
+                for index, secret in window_secrets
+            )
+        ]
+        if ours:
+            cache.delete(*ours)
     finally:
         cache.close()
 
@@ -441,7 +463,7 @@ def main() -> int:
         if created:
             pg_admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         try:
-            forget_rate_limits(secret_key)
+            forget_rate_limits()
         except redis.RedisError:
             pass
         shutil.rmtree(data_dir, ignore_errors=True)

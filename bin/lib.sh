@@ -37,7 +37,13 @@ ensure_python_env() {
   local wanted; wanted="$(sha256sum "$PROJECT_DIR/requirements-dev.lock" | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     say "installing Python packages from requirements-dev.lock"
-    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$PROJECT_DIR/requirements-dev.lock"
+    # pip's notices go to a log, shown only when the install fails.
+    if ! "$VENV/bin/pip" install -q --disable-pip-version-check -r "$PROJECT_DIR/requirements-dev.lock" \
+      >"$VENV/pip-install.log" 2>&1; then
+      cat "$VENV/pip-install.log" >&2
+      say "installing Python packages failed (log: $VENV/pip-install.log)"
+      return 1
+    fi
     echo "$wanted" > "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"

@@ -1,12 +1,13 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors, services
-from .models import Case, CaseMessage, CaseType
-from .views import attachment_download
+from .downloads import attachment_download
+from .models import Case, CaseEvent, CaseMessage, CaseType
 
 
 class CaseMessageInline(admin.TabularInline):
@@ -34,7 +35,26 @@ class CaseMessageInline(admin.TabularInline):
         )
 
 
+class CaseEventInline(admin.TabularInline):
+    """The case's history: who changed what, and when."""
+
+    model = CaseEvent
+    fields = ["created_at", "actor", "kind", "data"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("history")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
 class CaseAdminForm(forms.ModelForm):
+    # The status the page showed: a change is made only if it is still the case's status.
+    status_read = forms.CharField(widget=forms.HiddenInput, required=False)
     reply = forms.CharField(
         label=_("Reply to the reporter"),
         required=False,
@@ -48,6 +68,23 @@ class CaseAdminForm(forms.ModelForm):
     class Meta:
         model = Case
         fields = ["status"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status_read"].initial = self.instance.status
+
+    def clean(self):
+        cleaned = super().clean()
+        read = cleaned.get("status_read") or self.initial.get("status")
+        if "status" in self.changed_data and read != self.initial.get("status"):
+            raise ValidationError(
+                _(
+                    'Someone changed this case\'s status to "%(status)s" after you opened it. '
+                    "Check the case and choose again."
+                )
+                % {"status": self.instance.get_status_display()}
+            )
+        return cleaned
 
 
 class EmailStateFilter(admin.SimpleListFilter):
@@ -76,11 +113,12 @@ class CaseAdmin(admin.ModelAdmin):
     list_filter = ["case_type", "status", EmailStateFilter, "is_anonymous"]
     search_fields = ["reference"]
     date_hierarchy = "received_at"
-    inlines = [CaseMessageInline]
+    inlines = [CaseMessageInline, CaseEventInline]
     readonly_fields = [
         "reference",
         "case_type",
         "received_at",
+        "closed_at",
         "language",
         "is_anonymous",
         "subject_right",
@@ -92,13 +130,13 @@ class CaseAdmin(admin.ModelAdmin):
         "content_digest",
     ]
     fieldsets = [
-        (None, {"fields": ["reference", "case_type", "status", "received_at", "language"]}),
+        (None, {"fields": ["reference", "case_type", "status", "received_at", "closed_at", "language"]}),
         (_("What was reported"), {"fields": ["subject_right", "details_table", "content_digest"]}),
         (
             _("Reporter"),
             {"fields": ["is_anonymous", "reporter_name", "reporter_email", "wants_notices", "email_state"]},
         ),
-        (_("Reply"), {"fields": ["reply"]}),
+        (_("Reply"), {"fields": ["reply", "status_read"]}),
     ]
 
     def has_add_permission(self, request):
@@ -121,11 +159,19 @@ class CaseAdmin(admin.ModelAdmin):
         return format_html_join("", "<div><strong>{}</strong>: {}</div>", case.details.items()) or "-"
 
     def save_model(self, request, obj, form, change):
-        if "status" in form.changed_data:
-            services.change_status(case=obj, status=form.cleaned_data["status"])
-        reply = form.cleaned_data.get("reply", "").strip()
-        if reply:
-            services.reply_as_staff(case=obj, staff_user=request.user, message=reply)
+        """One save is one change through the service: one notice, one history entry per change."""
+        try:
+            services.update_case(
+                case=obj,
+                actor=request.user,
+                expected_status=form.initial.get("status"),
+                status=form.cleaned_data["status"] if "status" in form.changed_data else None,
+                reply=form.cleaned_data.get("reply", ""),
+            )
+        except services.StaleCase:
+            messages.error(
+                request, _("Someone changed this case's status at the same moment: check it again.")
+            )
 
     def get_urls(self):
         return [

@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+import secrets
 
 from django import forms
 from django.conf import settings
@@ -8,8 +8,9 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .models import CaseType, SubjectRight
-from .uploads import ALLOWED_DESCRIPTION, UploadKind, identify_upload, strip_image_metadata
+from . import questions, uploads
+from .models import CaseType
+from .uploads import ALLOWED_DESCRIPTION, Upload, check_files  # noqa: F401 (Upload: re-exported)
 
 CASE_TYPE_DESCRIPTIONS = {
     CaseType.SUBJECT_REQUEST: _(
@@ -37,105 +38,23 @@ CASE_TYPE_DESCRIPTIONS = {
 
 ANONYMOUS_TYPES = {choice for choice in CaseType.values if choice != CaseType.SUBJECT_REQUEST}
 
-ONGOING_CHOICES = [("yes", _("Yes")), ("no", _("No")), ("unknown", _("I don't know"))]
 
-
-def _when() -> forms.DateField:
-    return forms.DateField(
-        label=_("When did it happen?"),
-        help_text=_("An approximate date is fine. Leave empty if you don't know."),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-
-
-def _ongoing(label) -> forms.ChoiceField:
-    return forms.ChoiceField(label=label, choices=ONGOING_CHOICES, widget=forms.RadioSelect, required=False)
-
-
-def _text(label, help_text="", max_length=2000) -> forms.CharField:
+def question_field(question: questions.Question) -> forms.Field:
+    """The form field that asks a question of the schema (cases/questions.py)."""
+    common = {"label": question.label, "help_text": question.help_text, "required": False}
+    if question.kind is questions.Kind.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if question.kind is questions.Kind.CHOICE:
+        return forms.ChoiceField(choices=question.choices, widget=forms.RadioSelect, **common)
+    if question.kind is questions.Kind.LINE:
+        return forms.CharField(max_length=question.max_length, **common)
     return forms.CharField(
-        label=label,
-        help_text=help_text,
-        max_length=max_length,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=question.max_length, widget=forms.Textarea(attrs={"rows": 2}), **common
     )
-
-
-# What each type asks, and which answers it needs: (question, field, required). The answers are
-# kept in Case.details under the question's name.
-def type_questions() -> dict[str, list[tuple[str, forms.Field, bool]]]:
-    return {
-        CaseType.SUBJECT_REQUEST: [
-            (
-                "subject_right",
-                forms.ChoiceField(
-                    label=_("Which right do you want to use?"),
-                    choices=SubjectRight.choices,
-                    widget=forms.RadioSelect,
-                    required=False,
-                ),
-                True,
-            ),
-        ],
-        CaseType.PRIVACY_DEVIATION: [
-            ("occurred_on", _when(), False),
-            (
-                "data_involved",
-                _text(
-                    _("What personal data is involved?"),
-                    _("For example names, e-mail addresses, health data."),
-                ),
-                True,
-            ),
-            ("ongoing", _ongoing(_("Is it still going on?")), True),
-        ],
-        CaseType.SECURITY_INCIDENT: [
-            ("occurred_on", _when(), False),
-            ("systems_affected", _text(_("Which systems, devices or services are affected?")), False),
-            ("ongoing", _ongoing(_("Is it still going on?")), True),
-        ],
-        CaseType.WHISTLEBLOWING: [
-            ("occurred_on", _when(), False),
-            (
-                "persons_involved",
-                _text(_("Who is involved?"), _("Names or roles, if you know them and want to tell us.")),
-                False,
-            ),
-            ("ongoing", _ongoing(_("Is it still going on?")), False),
-        ],
-        CaseType.HSE: [
-            ("occurred_on", _when(), False),
-            ("location", _text(_("Where did it happen?"), max_length=500), True),
-            ("anyone_hurt", _ongoing(_("Was anyone hurt?")), False),
-        ],
-        CaseType.COMPLAINT: [
-            (
-                "processing_concerned",
-                _text(_("Which processing of personal data are you complaining about?")),
-                True,
-            ),
-        ],
-        CaseType.GENERAL_INQUIRY: [
-            ("topic", forms.CharField(label=_("Topic"), max_length=200, required=False), False),
-        ],
-    }
 
 
 def question_field_name(case_type: str, question: str) -> str:
     return f"{case_type}__{question}"
-
-
-@dataclass(frozen=True)
-class Upload:
-    name: str
-    data: bytes
-    kind: UploadKind
-    # An image's pixels alone, made while the form is checked, so that a picture that cannot be
-    # decoded is refused at its field; kept in place of `data` if the reporter is anonymous.
-    data_without_metadata: bytes | None = None
-    metadata_removed: bool = False
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -143,62 +62,26 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class AttachmentsField(forms.FileField):
-    """Several files, each checked by its content and size, and their sum against the limit."""
+    """Several files, judged by `uploads.check_files` (count, sizes, content, pixels together).
+
+    Nothing is decoded here: the form decodes images (`uploads.decode_images`) once all its
+    other fields are valid, so that an invalid report costs no decoding.
+    """
 
     widget = MultipleFileInput
 
     def clean(self, data, initial=None):
         files = data if isinstance(data, list | tuple) else ([data] if data else [])
-        uploads, errors, total = [], [], 0
-        for uploaded in files:
-            if uploaded.size > settings.TRUSTCENTER_MAX_FILE_BYTES:
-                errors.append(
-                    ValidationError(
-                        _("%(name)s is too large (%(size)s); the limit is %(limit)s a file.")
-                        % {
-                            "name": uploaded.name,
-                            "size": filesizeformat(uploaded.size),
-                            "limit": filesizeformat(settings.TRUSTCENTER_MAX_FILE_BYTES),
-                        }
-                    )
-                )
-                continue
-            total += uploaded.size
-            if total > settings.TRUSTCENTER_MAX_SUBMISSION_BYTES:
-                continue  # reported once below; no need to read what cannot be accepted
-            data_bytes = uploaded.read()
-            try:
-                kind = identify_upload(data_bytes)
-                without_metadata = strip_image_metadata(data_bytes, kind) if kind.is_image else None
-            except ValidationError as error:
-                errors.append(ValidationError(f"{uploaded.name}: {' '.join(error.messages)}"))
-                continue
-            uploads.append(
-                Upload(
-                    name=uploaded.name[:255],
-                    data=data_bytes,
-                    kind=kind,
-                    data_without_metadata=without_metadata,
-                )
-            )
-        if total > settings.TRUSTCENTER_MAX_SUBMISSION_BYTES:
-            errors.append(
-                ValidationError(
-                    _("Together the files are too large; the limit is %(limit)s.")
-                    % {"limit": filesizeformat(settings.TRUSTCENTER_MAX_SUBMISSION_BYTES)}
-                )
-            )
-        if errors:
-            raise ValidationError(errors)
-        return uploads
+        return check_files(files)
 
 
 def attachments_field() -> AttachmentsField:
     return AttachmentsField(
         label=_("Attachments"),
         required=False,
-        help_text=_("Several files allowed, up to %(file)s each and %(total)s together. Accepted: %(types)s.")
+        help_text=_("Up to %(count)s files, up to %(file)s each and %(total)s together. Accepted: %(types)s.")
         % {
+            "count": settings.TRUSTCENTER_MAX_FILES_PER_SUBMISSION,
             "file": filesizeformat(settings.TRUSTCENTER_MAX_FILE_BYTES),
             "total": filesizeformat(settings.TRUSTCENTER_MAX_SUBMISSION_BYTES),
             "types": ALLOWED_DESCRIPTION,
@@ -231,7 +114,49 @@ class HoneypotForm(forms.Form):
         return ""
 
 
-class TrustMessageForm(HoneypotForm):
+def new_submission_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class MessageForm(HoneypotForm):
+    """A message with files, sent once: the base of the report form and the follow-up form.
+
+    Images are decoded (the costly part of checking them) only once everything else holds, and
+    when the form is refused the attachments field names the files that must be chosen again,
+    since a browser never sends them back.
+    """
+
+    # A hidden one-time token: the same form sent twice (a reload, a double click) is one message.
+    submission_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["submission_token"].initial = new_submission_token
+        self.fields["message"] = message_field(_("Your message"))
+        self.fields["attachments"] = attachments_field()
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.is_bound:
+            return
+        if not self._errors and self.cleaned_data.get("attachments"):
+            try:
+                self.cleaned_data["attachments"] = uploads.decode_images(self.cleaned_data["attachments"])
+            except ValidationError as error:
+                self.add_error("attachments", error)
+        chosen = [uploaded.name for uploaded in self.files.getlist(self.add_prefix("attachments"))]
+        if self._errors and chosen:
+            self.add_error(
+                "attachments",
+                ValidationError(
+                    _("Files are not kept when a form is refused. Choose them again: %(names)s.")
+                    % {"names": ", ".join(chosen)},
+                    code="choose_again",
+                ),
+            )
+
+
+class TrustMessageForm(MessageForm):
     # Type-specific fields are hidden by CSS until their type is picked, so the browser must not
     # insist on them: every requirement is checked here, on the server.
     use_required_attribute = False
@@ -263,29 +188,27 @@ class TrustMessageForm(HoneypotForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.questions = type_questions()
-        for case_type, questions in self.questions.items():
-            for question, field, required in questions:
-                if required:
+        for case_type, type_questions in questions.QUESTIONS.items():
+            for question in type_questions:
+                field = question_field(question)
+                if question.required:
                     field.label = format_lazy("{} {}", field.label, _("(required)"))
-                self.fields[question_field_name(case_type, question)] = field
-        self.fields["message"] = message_field(_("Your message"))
-        self.fields["attachments"] = attachments_field()
+                self.fields[question_field_name(case_type, question.name)] = field
         self.order_fields(["case_type"])
 
     def question_fields(self, case_type: str):
         return [
-            self[question_field_name(case_type, question)] for question, _f, _r in self.questions[case_type]
+            self[question_field_name(case_type, question.name)] for question in questions.QUESTIONS[case_type]
         ]
 
     def _forget_hidden_fields(self, cleaned: dict, *, case_type: str | None, anonymous: bool) -> None:
         """What the page hides (other types' questions; name and e-mail when anonymous) is
         neither kept nor complained about: an error there could not be seen or fixed."""
         hidden = [
-            question_field_name(other_type, question)
-            for other_type, questions in self.questions.items()
+            question_field_name(other_type, question.name)
+            for other_type, type_questions in questions.QUESTIONS.items()
             if other_type != case_type
-            for question, _field, _required in questions
+            for question in type_questions
         ]
         if anonymous:
             hidden += ["reporter_name", "reporter_email", "wants_notices"]
@@ -300,13 +223,19 @@ class TrustMessageForm(HoneypotForm):
         self._forget_hidden_fields(cleaned, case_type=case_type, anonymous=anonymous)
         if not case_type:
             return cleaned
-        for question, _field, required in self.questions[case_type]:
-            name = question_field_name(case_type, question)
-            if required and not cleaned.get(name) and name not in self.errors:
-                self.add_error(name, ValidationError(_("Please answer this question."), code="required"))
-            value = cleaned.get(name)
-            if question == "occurred_on" and value and value > timezone.localdate():
-                self.add_error(name, _("This date is in the future."))
+        # The schema's rules, the same the services apply (cases/questions.py), on the answers
+        # whose fields could be read.
+        problems = questions.answer_errors(
+            case_type=case_type,
+            details=self.answers(),
+            subject_right=self.subject_right(),
+            today=timezone.localdate(),
+        )
+        for question_name, messages in problems.items():
+            name = question_field_name(case_type, question_name)
+            if name not in self.errors:
+                for message in messages:
+                    self.add_error(name, ValidationError(message, code="invalid"))
         if anonymous and case_type not in ANONYMOUS_TYPES:
             self.add_error(
                 "identity",
@@ -324,15 +253,22 @@ class TrustMessageForm(HoneypotForm):
                 )
         return cleaned
 
+    def _answer(self, question_name: str):
+        return self.cleaned_data.get(question_field_name(self.cleaned_data["case_type"], question_name))
+
     def answers(self) -> dict:
         """The chosen type's answers, as stored in Case.details (dates as ISO text)."""
-        case_type = self.cleaned_data["case_type"]
         details = {}
-        for question, _field, _required in self.questions[case_type]:
-            value = self.cleaned_data.get(question_field_name(case_type, question))
+        for question in questions.detail_questions(self.cleaned_data["case_type"]):
+            value = self._answer(question.name)
             if value:
-                details[question] = value.isoformat() if hasattr(value, "isoformat") else value
+                details[question.name] = value.isoformat() if hasattr(value, "isoformat") else value
         return details
+
+    def subject_right(self) -> str:
+        if self.cleaned_data["case_type"] != CaseType.SUBJECT_REQUEST:
+            return ""
+        return self._answer(questions.SUBJECT_RIGHT) or ""
 
 
 class FollowUpCodeForm(forms.Form):
@@ -350,11 +286,8 @@ class FollowUpCodeForm(forms.Form):
     )
 
 
-class FollowUpMessageForm(HoneypotForm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["message"] = message_field(_("Your message"))
-        self.fields["attachments"] = attachments_field()
+class FollowUpMessageForm(MessageForm):
+    pass
 
 
 class ReceiptSavedForm(forms.Form):

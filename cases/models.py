@@ -61,6 +61,7 @@ class Case(models.Model):
     wants_notices = models.BooleanField(_("e-mail notices"), default=False)
     email_confirmed_at = models.DateTimeField(_("e-mail confirmed"), null=True, blank=True)
     content_digest = models.CharField(_("digest of what was sent"), max_length=64, editable=False)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("case")
@@ -88,6 +89,9 @@ class CaseMessage(models.Model):
     )
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    # SHA-256 of the form's one-time token: the same form sent twice makes one message. NULL for
+    # messages without one (staff replies), so that they do not collide in the unique index.
+    submission_token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
 
     class Meta:
         verbose_name = _("message")
@@ -121,6 +125,32 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class CaseEventKind(models.TextChoices):
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    REPLIED = "replied", _("Replied to the reporter")
+
+
+class CaseEvent(models.Model):
+    """The case's history: who changed what, and when, written with the change it records."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(_("what"), max_length=32, choices=CaseEventKind.choices)
+    # What changed, without personal data: statuses, a message's id; never a message's text.
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class EmailConfirmation(models.Model):

@@ -1,16 +1,35 @@
+"""Reads that several callers share. Selectors never import services: services use them."""
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from . import receipts
 from .models import Attachment, Case
-from .services import hash_code
+
+# The permission that lets a staff member read cases at all; teams narrow it further (issue 9).
+VIEW_CASES_PERMISSION = "cases.view_case"
+
+
+def receipt_hash(code: str) -> str:
+    """The stored form of a receipt code: Argon2id with the site-wide secret salt."""
+    return receipts.hash_receipt_code(
+        code,
+        salt=settings.RECEIPT_SALT,
+        time_cost=settings.TRUSTCENTER_RECEIPT_HASH_TIME_COST,
+        memory_kib=settings.TRUSTCENTER_RECEIPT_HASH_MEMORY_KIB,
+    )
 
 
 def case_for_receipt_code(*, typed_code: str) -> Case | None:
-    """The case a receipt code opens: one indexed lookup of its hash, or None."""
+    """The case a receipt code opens: one indexed lookup of its hash, or None.
+
+    Not rate-limited here: callers that take a code from a client go through
+    `services.open_case_with_code`, which counts the attempt first.
+    """
     code = receipts.normalise_code(typed_code)
     if code is None:
         return None
-    return Case.objects.filter(receipt_hash=hash_code(code)).first()
+    return Case.objects.filter(receipt_hash=receipt_hash(code)).first()
 
 
 def followup_case(*, case_id: int | None) -> Case | None:
@@ -22,11 +41,21 @@ def case_messages(*, case: Case):
     return case.messages.prefetch_related("attachments")
 
 
-def access_case(*, user, case_id: int) -> Case:
-    """The one door through which staff read a case; raises PermissionDenied otherwise.
+def visible_cases(*, user):
+    """The cases a staff member may see: the one place visibility is decided.
 
-    Team visibility arrives with the staff side; until then only active staff pass.
+    An active staff member with the permission to view cases (superusers have every
+    permission); nobody else sees any. Teams arrive with the staff workspace, here.
     """
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return Case.objects.none()
+    if not user.has_perm(VIEW_CASES_PERMISSION):
+        return Case.objects.none()
+    return Case.objects.all()
+
+
+def access_case(*, user, case_id: int) -> Case:
+    """The one door through which staff read a case; raises PermissionDenied otherwise."""
     case = visible_cases(user=user).filter(pk=case_id).first()
     if case is None:
         raise PermissionDenied
@@ -34,11 +63,5 @@ def access_case(*, user, case_id: int) -> Case:
 
 
 def case_attachment(*, case: Case, attachment_id: int) -> Attachment | None:
+    """One of the case's files; only ever asked for a case that came through a door."""
     return case.attachments.filter(pk=attachment_id).first()
-
-
-def visible_cases(*, user):
-    """The cases a staff member may see: the one place visibility is decided."""
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        return Case.objects.none()
-    return Case.objects.all()

@@ -10,19 +10,25 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from trustcenter import ratelimit
+from trustcenter.files import remove_files_on_commit, written_files_removed_on_error
 from trustcenter.services import enqueue_email
 
-from . import receipts
-from .forms import Upload
+from . import questions, receipts, selectors
 from .models import (
     Attachment,
     Case,
+    CaseEvent,
+    CaseEventKind,
     CaseMessage,
     CaseStatus,
     CaseType,
@@ -30,11 +36,13 @@ from .models import (
     MessageAuthor,
     ReferenceCounter,
 )
-from .uploads import strip_image_metadata
+from .uploads import Upload, decode_images, verify_uploads
 
 CONFIRMATION_CODE_VALID = timedelta(minutes=10)
 CONFIRMATION_LINK_VALID = timedelta(hours=24)
 CONFIRMATION_MAX_TRIES = 3
+NEW_CONFIRMATION_CODES_PER_WINDOW = 3
+NEW_CONFIRMATION_CODES_WINDOW_SECONDS = 3600
 PROOF_SALT = "trustcenter.cases.proof-of-submission"
 CONFIRM_LINK_SALT = "trustcenter.cases.confirm-email"
 
@@ -45,13 +53,55 @@ class SubmittedCase:
     receipt_code: str
 
 
-def hash_code(code: str) -> str:
-    return receipts.hash_receipt_code(
-        code,
-        salt=settings.RECEIPT_SALT,
-        time_cost=settings.TRUSTCENTER_RECEIPT_HASH_TIME_COST,
-        memory_kib=settings.TRUSTCENTER_RECEIPT_HASH_MEMORY_KIB,
+class LimitReached(Exception):
+    """Refused for now; `seconds_left` says for how long."""
+
+    def __init__(self, seconds_left: int):
+        super().__init__(seconds_left)
+        self.seconds_left = seconds_left
+
+
+class TooManyMessages(LimitReached):
+    pass
+
+
+class TooManyWrongCodes(LimitReached):
+    pass
+
+
+class TooManyConfirmationCodes(LimitReached):
+    pass
+
+
+class AlreadySubmitted(Exception):
+    """This form was sent before (a reload, a double click): its message is already saved."""
+
+
+class StaleCase(Exception):
+    """The case changed since the staff member read it: their change was not made."""
+
+
+def _seconds_refused(*, scope: str, client_key, window_seconds: int, limit: int) -> int | None:
+    if ratelimit.hits_so_far(scope=scope, client_key=client_key, window_seconds=window_seconds) < limit:
+        return None
+    return ratelimit.seconds_until_allowed(
+        scope=scope, client_key=client_key, window_seconds=window_seconds, limit=limit
     )
+
+
+def _take_attempt(*, scope: str, client_key, window_seconds: int, limit: int, refusal) -> ratelimit.Attempt:
+    """Counts the attempt first (atomically), then refuses it if it went past the limit: however
+    many arrive at once, at most `limit` get through."""
+    attempt = ratelimit.take_attempt(
+        scope=scope, client_key=client_key, window_seconds=window_seconds, limit=limit
+    )
+    if not attempt.allowed:
+        raise refusal(
+            ratelimit.seconds_until_allowed(
+                scope=scope, client_key=client_key, window_seconds=window_seconds, limit=limit
+            )
+        )
+    return attempt
 
 
 def next_reference(*, year: int) -> str:
@@ -99,12 +149,6 @@ def content_digest(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _without_metadata(upload: Upload) -> bytes:
-    if upload.data_without_metadata is not None:
-        return upload.data_without_metadata  # made when the form was checked (AttachmentsField)
-    return strip_image_metadata(upload.data, upload.kind)
-
-
 def _as_stored(uploads: list[Upload], *, anonymous: bool) -> list[Upload]:
     """The files as they will be kept: an anonymous reporter's images without their metadata,
     and under a plain name, since a phone names a photo by the moment it was taken.
@@ -114,21 +158,26 @@ def _as_stored(uploads: list[Upload], *, anonymous: bool) -> list[Upload]:
     """
     if not anonymous:
         return uploads
-    return [
-        replace(
-            upload,
-            name=f"image-{number}.{upload.kind.extension}",
-            data=_without_metadata(upload),
-            data_without_metadata=None,
-            metadata_removed=True,
-        )
-        if upload.kind.is_image
-        else upload
-        for number, upload in enumerate(uploads, start=1)
+    undecoded = [
+        upload for upload in uploads if upload.kind.is_image and upload.data_without_metadata is None
     ]
+    decoded = dict(zip(map(id, undecoded), decode_images(undecoded), strict=True)) if undecoded else {}
+    stored = []
+    for number, upload in enumerate(uploads, start=1):
+        if upload.kind.is_image:
+            upload = decoded.get(id(upload), upload)
+            upload = replace(
+                upload,
+                name=f"image-{number}.{upload.kind.extension}",
+                data=upload.data_without_metadata,
+                data_without_metadata=None,
+                metadata_removed=True,
+            )
+        stored.append(upload)
+    return stored
 
 
-def _save_attachments(*, case: Case, message: CaseMessage, uploads: list[Upload]) -> None:
+def _save_attachments(*, case: Case, message: CaseMessage, uploads: list[Upload], written: list[str]) -> None:
     for upload in uploads:
         attachment = Attachment(
             case=case,
@@ -141,6 +190,7 @@ def _save_attachments(*, case: Case, message: CaseMessage, uploads: list[Upload]
             metadata_removed=upload.metadata_removed,
         )
         attachment.file.save("upload", ContentFile(upload.data), save=False)
+        written.append(attachment.file.name)
         attachment.save()
 
 
@@ -158,7 +208,7 @@ def _enqueue_notice(*, case: Case, template: str) -> None:
         body = render_to_string(
             f"cases/email/{template}_body.txt", {"followup_url": _followup_url(case.language)}
         )
-    enqueue_email(recipient=case.reporter_email, subject=subject, body=body)
+    enqueue_email(recipient=case.reporter_email, subject=subject, body=body, concerns=case)
 
 
 def _start_email_confirmation(*, case: Case) -> None:
@@ -184,86 +234,297 @@ def _start_email_confirmation(*, case: Case) -> None:
             "cases/email/confirm_body.txt",
             {"code": code, "link": link, "minutes": int(CONFIRMATION_CODE_VALID.total_seconds() // 60)},
         )
-    enqueue_email(recipient=case.reporter_email, subject=subject, body=body)
+    enqueue_email(recipient=case.reporter_email, subject=subject, body=body, concerns=case)
+
+
+def _token_hash(submission_token: str) -> str | None:
+    return hashlib.sha256(submission_token.encode()).hexdigest() if submission_token else None
+
+
+def _refuse_if_already_submitted(token_hash: str | None) -> None:
+    if token_hash and CaseMessage.objects.filter(submission_token_hash=token_hash).exists():
+        raise AlreadySubmitted
+
+
+def _check_message(message: str, errors: dict[str, list[str]]) -> None:
+    if not message.strip():
+        errors.setdefault("message", []).append(_("Please write your message."))
+    elif len(message) > settings.TRUSTCENTER_MAX_MESSAGE_CHARS:
+        errors.setdefault("message", []).append(
+            _("Use at most %(limit)s characters.") % {"limit": settings.TRUSTCENTER_MAX_MESSAGE_CHARS}
+        )
+
+
+def _check_report(
+    *,
+    case_type: str,
+    language: str,
+    is_anonymous: bool,
+    subject_right: str,
+    details: dict,
+    message: str,
+    reporter_name: str,
+    reporter_email: str,
+) -> None:
+    """Raises ValidationError (by field) unless the report may be stored as given."""
+    errors: dict[str, list[str]] = {}
+    if case_type not in CaseType.values:
+        raise ValidationError({"case_type": _("Choose one of the subjects in the list.")})
+    if language not in dict(settings.LANGUAGES):
+        errors["language"] = [_("This language is not offered.")]
+    if is_anonymous and case_type == CaseType.SUBJECT_REQUEST:
+        errors["is_anonymous"] = [_("A data-subject request cannot be anonymous.")]
+    for name, messages in questions.answer_errors(
+        case_type=case_type, details=details, subject_right=subject_right, today=timezone.localdate()
+    ).items():
+        errors.setdefault(name, []).extend(messages)
+    _check_message(message, errors)
+    if not is_anonymous:
+        if not reporter_name.strip() or len(reporter_name) > 200:
+            errors["reporter_name"] = [_("Please give your name (at most 200 characters).")]
+        try:
+            validate_email(reporter_email)
+            if len(reporter_email) > 254:
+                raise ValidationError("too long")
+        except ValidationError:
+            errors["reporter_email"] = [_("Enter a valid e-mail address.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _take_message_allowance(client_key) -> None:
+    """Counts one message against the client's hourly limit, before anything else is done with
+    it; refuses it past the limit. Refused and invalid messages count too."""
+    _take_attempt(
+        scope="submit",
+        client_key=client_key,
+        window_seconds=settings.TRUSTCENTER_SUBMISSION_WINDOW_SECONDS,
+        limit=settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR,
+        refusal=TooManyMessages,
+    )
+
+
+def message_limit_reached(*, client_key) -> int | None:
+    """Seconds until the client may send again, if its messages are refused now; else None.
+    Reads without counting: the form is not even looked at past the limit."""
+    return _seconds_refused(
+        scope="submit",
+        client_key=client_key,
+        window_seconds=settings.TRUSTCENTER_SUBMISSION_WINDOW_SECONDS,
+        limit=settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR,
+    )
+
+
+def count_refused_message(*, client_key) -> None:
+    """A message the form refused still counts against the client's limit: checking one costs
+    the server work too."""
+    ratelimit.count_hit(
+        scope="submit", client_key=client_key, window_seconds=settings.TRUSTCENTER_SUBMISSION_WINDOW_SECONDS
+    )
 
 
 def submit_case(
     *,
+    client_key,
     case_type: str,
     language: str,
     is_anonymous: bool,
     details: dict,
     message: str,
     uploads: list[Upload],
+    subject_right: str = "",
     reporter_name: str = "",
     reporter_email: str = "",
     wants_notices: bool = False,
+    submission_token: str = "",
 ) -> SubmittedCase:
-    """Saves a Trust message and returns it with its receipt code (shown once, stored as a hash)."""
-    if is_anonymous and case_type == CaseType.SUBJECT_REQUEST:
-        raise ValueError("a data-subject request cannot be anonymous")
+    """Saves a Trust message and returns it with its receipt code (shown once, stored as a hash).
+
+    Raises AlreadySubmitted for a form sent twice, TooManyMessages past the client's limit,
+    ValidationError (by field) for what cannot be stored.
+    """
+    token_hash = _token_hash(submission_token)
+    _refuse_if_already_submitted(token_hash)
+    _take_message_allowance(client_key)
     if is_anonymous:
         reporter_name, reporter_email, wants_notices = "", "", False
-    subject_right = details.pop("subject_right", "") if case_type == CaseType.SUBJECT_REQUEST else ""
+    _check_report(
+        case_type=case_type,
+        language=language,
+        is_anonymous=is_anonymous,
+        subject_right=subject_right,
+        details=details,
+        message=message,
+        reporter_name=reporter_name,
+        reporter_email=reporter_email,
+    )
+    verify_uploads(uploads)
     uploads = _as_stored(uploads, anonymous=is_anonymous)
     code = receipts.new_receipt_code()
-    code_hash = hash_code(code)  # slow on purpose: outside the transaction
+    code_hash = selectors.receipt_hash(code)  # slow on purpose: outside the transaction
     digest = content_digest(
         case_type=case_type, subject_right=subject_right, details=details, message=message, uploads=uploads
     )
     now = timezone.now()
-    with transaction.atomic():
-        case = Case.objects.create(
-            reference=next_reference(year=timezone.localtime(now).year),
-            case_type=case_type,
-            received_at=now,
-            language=language,
-            is_anonymous=is_anonymous,
-            receipt_hash=code_hash,
-            subject_right=subject_right,
-            details=details,
-            reporter_name=reporter_name.strip(),
-            reporter_email=reporter_email,
-            wants_notices=wants_notices,
-            content_digest=digest,
-        )
-        first_message = CaseMessage.objects.create(
-            case=case, author=MessageAuthor.REPORTER, body=message, created_at=now
-        )
-        _save_attachments(case=case, message=first_message, uploads=uploads)
-        if case_type == CaseType.SUBJECT_REQUEST:
-            _start_email_confirmation(case=case)
-        else:
-            _enqueue_notice(case=case, template="received")
+    try:
+        with written_files_removed_on_error() as written, transaction.atomic(durable=True):
+            case = Case.objects.create(
+                reference=next_reference(year=timezone.localtime(now).year),
+                case_type=case_type,
+                received_at=now,
+                language=language,
+                is_anonymous=is_anonymous,
+                receipt_hash=code_hash,
+                subject_right=subject_right,
+                details=details,
+                reporter_name=reporter_name.strip(),
+                reporter_email=reporter_email,
+                wants_notices=wants_notices,
+                content_digest=digest,
+            )
+            first_message = CaseMessage.objects.create(
+                case=case,
+                author=MessageAuthor.REPORTER,
+                body=message,
+                created_at=now,
+                submission_token_hash=token_hash,
+            )
+            _save_attachments(case=case, message=first_message, uploads=uploads, written=written)
+            if case_type == CaseType.SUBJECT_REQUEST:
+                _start_email_confirmation(case=case)
+            else:
+                _enqueue_notice(case=case, template="received")
+    except IntegrityError:
+        _refuse_if_already_submitted(token_hash)  # the same form, sent twice at the same moment
+        raise
     return SubmittedCase(case=case, receipt_code=code)
 
 
-def add_reporter_message(*, case: Case, message: str, uploads: list[Upload]) -> CaseMessage:
+def add_reporter_message(
+    *, case: Case, client_key, message: str, uploads: list[Upload], submission_token: str = ""
+) -> CaseMessage:
+    """A reporter's message on their case (opened by the receipt code), under the same limit
+    as reports. A case waiting for the reporter goes back to staff; any other status stays."""
+    token_hash = _token_hash(submission_token)
+    _refuse_if_already_submitted(token_hash)
+    _take_message_allowance(client_key)
+    errors: dict[str, list[str]] = {}
+    _check_message(message, errors)
+    if errors:
+        raise ValidationError(errors)
+    verify_uploads(uploads)
     uploads = _as_stored(uploads, anonymous=case.is_anonymous)
-    with transaction.atomic():
-        reply = CaseMessage.objects.create(case=case, author=MessageAuthor.REPORTER, body=message)
-        _save_attachments(case=case, message=reply, uploads=uploads)
-        if case.status == CaseStatus.WAITING_FOR_REPORTER:
-            case.status = CaseStatus.IN_PROGRESS
-            case.save(update_fields=["status"])
+    try:
+        with written_files_removed_on_error() as written, transaction.atomic(durable=True):
+            reply = CaseMessage.objects.create(
+                case=case, author=MessageAuthor.REPORTER, body=message, submission_token_hash=token_hash
+            )
+            _save_attachments(case=case, message=reply, uploads=uploads, written=written)
+            # Conditional on the status in the database, not the one read with the case: staff
+            # may have closed it since the reporter's page was loaded.
+            Case.objects.filter(pk=case.pk, status=CaseStatus.WAITING_FOR_REPORTER).update(
+                status=CaseStatus.IN_PROGRESS
+            )
+    except IntegrityError:
+        _refuse_if_already_submitted(token_hash)
+        raise
+    case.refresh_from_db(fields=["status"])
     return reply
 
 
-def reply_as_staff(*, case: Case, staff_user, message: str) -> CaseMessage:
-    with transaction.atomic():
-        reply = CaseMessage.objects.create(
-            case=case, author=MessageAuthor.STAFF, staff_user=staff_user, body=message
-        )
-        _enqueue_notice(case=case, template="news")
-    return reply
+def update_case(
+    *,
+    case: Case,
+    actor,
+    expected_status: str | None = None,
+    status: str | None = None,
+    reply: str = "",
+) -> list[CaseEvent]:
+    """A staff member's change to a case: a new status, a reply to the reporter, or both.
 
-
-def change_status(*, case: Case, status: str) -> None:
+    One transaction, one "there is news" notice however much changed, and an event in the
+    case's history for each change, naming the actor. The status changes only if it is still
+    the one the staff member saw (`expected_status`, by default the one read with `case`);
+    otherwise StaleCase. Closing sets `closed_at`; reopening clears it.
+    """
+    expected_status = expected_status if expected_status is not None else case.status
+    selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
+    reply = reply.strip()
+    errors: dict[str, list[str]] = {}
+    if status is not None and status not in CaseStatus.values:
+        errors["status"] = [_("Choose one of the statuses in the list.")]
+    if len(reply) > settings.TRUSTCENTER_MAX_MESSAGE_CHARS:
+        errors["reply"] = [
+            _("Use at most %(limit)s characters.") % {"limit": settings.TRUSTCENTER_MAX_MESSAGE_CHARS}
+        ]
+    if errors:
+        raise ValidationError(errors)
+    events: list[CaseEvent] = []
+    now = timezone.now()
     with transaction.atomic():
-        updated = Case.objects.filter(pk=case.pk).exclude(status=status).update(status=status)
-        case.status = status
-        if updated:
+        if status is not None and status != expected_status:
+            closed_at = now if status == CaseStatus.CLOSED else None
+            changed = Case.objects.filter(pk=case.pk, status=expected_status).update(
+                status=status, closed_at=closed_at
+            )
+            if not changed:
+                raise StaleCase
+            case.status, case.closed_at = status, closed_at
+            events.append(
+                CaseEvent(
+                    case=case,
+                    actor=actor,
+                    kind=CaseEventKind.STATUS_CHANGED,
+                    data={"from": expected_status, "to": status},
+                    created_at=now,
+                )
+            )
+        if reply:
+            message = CaseMessage.objects.create(
+                case=case, author=MessageAuthor.STAFF, staff_user=actor, body=reply, created_at=now
+            )
+            events.append(
+                CaseEvent(
+                    case=case,
+                    actor=actor,
+                    kind=CaseEventKind.REPLIED,
+                    data={"message": message.pk},
+                    created_at=now,
+                )
+            )
+        if events:
+            CaseEvent.objects.bulk_create(events)
             _enqueue_notice(case=case, template="news")
+    return events
+
+
+def delete_cases(*, case_ids) -> int:
+    """Deletes cases with everything that belongs to them, their stored files included (once
+    the deletion commits). Retention and erasure delete cases through here. Returns how many."""
+    with transaction.atomic():
+        names = list(
+            Attachment.objects.filter(case_id__in=case_ids).exclude(file="").values_list("file", flat=True)
+        )
+        deleted = Case.objects.filter(pk__in=case_ids).delete()[1].get(Case._meta.label, 0)
+        remove_files_on_commit(names=names)
+    return deleted
+
+
+def open_case_with_code(*, typed_code: str, client_key) -> Case | None:
+    """The case a receipt code opens, or None. Every attempt counts against the client before
+    the code is checked (so parallel guesses cannot pass the limit); a right code gives its
+    attempt back. Past the limit raises TooManyWrongCodes, whatever the code is this time."""
+    attempt = _take_attempt(
+        scope="receipt-code",
+        client_key=client_key,
+        window_seconds=settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS,
+        limit=settings.TRUSTCENTER_FOLLOWUP_FAILURES,
+        refusal=TooManyWrongCodes,
+    )
+    case = selectors.case_for_receipt_code(typed_code=typed_code)
+    if case is not None:
+        ratelimit.give_back(attempt)
+    return case
 
 
 class ConfirmationResult(Enum):
@@ -275,9 +536,11 @@ class ConfirmationResult(Enum):
 
 def confirm_email_with_code(*, case: Case, code: str) -> ConfirmationResult:
     with transaction.atomic():
-        confirmation = EmailConfirmation.objects.select_for_update().filter(case=case).first()
-        if case.email_confirmed_at:
+        # The case row, locked and read again: the link may have confirmed it since `case` was read.
+        if Case.objects.select_for_update().filter(pk=case.pk, email_confirmed_at__isnull=False).exists():
+            case.refresh_from_db(fields=["email_confirmed_at"])
             return ConfirmationResult.CONFIRMED
+        confirmation = EmailConfirmation.objects.select_for_update().filter(case=case).first()
         if confirmation is None:
             return ConfirmationResult.EXPIRED
         if confirmation.failed_attempts >= CONFIRMATION_MAX_TRIES:
@@ -316,14 +579,26 @@ def confirm_email_with_link(*, token: str) -> Case | None:
 
 
 def _mark_confirmed(*, case: Case, confirmation: EmailConfirmation) -> None:
-    case.email_confirmed_at = timezone.now()
-    case.save(update_fields=["email_confirmed_at"])
+    now = timezone.now()
+    # Conditional: a confirmation that came first keeps its time.
+    Case.objects.filter(pk=case.pk, email_confirmed_at__isnull=True).update(email_confirmed_at=now)
+    case.refresh_from_db(fields=["email_confirmed_at"])
     confirmation.delete()
 
 
 def resend_email_confirmation(*, case: Case) -> None:
+    """A new confirmation code and link for the requester. Each new code brings three more
+    tries: without a cap, tries could be renewed until a guess confirmed an address the
+    requester does not control. Past the cap raises TooManyConfirmationCodes."""
     if case.case_type != CaseType.SUBJECT_REQUEST or case.email_confirmed_at:
         return
+    _take_attempt(
+        scope="new-confirmation-code",
+        client_key=f"case-{case.pk}",
+        window_seconds=NEW_CONFIRMATION_CODES_WINDOW_SECONDS,
+        limit=NEW_CONFIRMATION_CODES_PER_WINDOW,
+        refusal=TooManyConfirmationCodes,
+    )
     with transaction.atomic():
         _start_email_confirmation(case=case)
 

@@ -2,7 +2,8 @@ import functools
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -11,9 +12,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from trustcenter.ratelimit import count_hit, hits_so_far, kept_seconds
-
 from . import receipts, selectors, services
+from .downloads import attachment_download
 from .forms import (
     CASE_TYPE_DESCRIPTIONS,
     ConfirmationCodeForm,
@@ -29,7 +29,10 @@ from .models import Case, CaseType
 FOLLOWUP_SESSION_KEY = "followup_case_id"
 # A message typed on the case page after its session ended, kept until the code is entered again.
 DRAFT_SESSION_KEY = "followup_draft"
-NEW_CONFIRMATION_CODES_PER_HOUR = 3
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, -(-seconds // 60))
 
 
 def _report_page(request, form, *, status=200, unknown_type=False):
@@ -62,18 +65,21 @@ def _receipt_page(request, *, case: Case, code: str, saved_form=None, status=200
     return response
 
 
-def _too_many_messages(request, form) -> bool:
-    """Counts a message about to be sent, new report or follow-up, against the client's hourly
-    limit; past it, says so on the form, which keeps what was typed."""
-    sent = count_hit(
-        scope="submit",
-        client_key=request.client_key,
-        window_seconds=settings.TRUSTCENTER_SUBMISSION_WINDOW_SECONDS,
+def _too_many_messages(form, seconds_left: int) -> None:
+    form.add_error(
+        None,
+        _(
+            "Too many messages have been sent from your connection. Please try again in %(minutes)s "
+            "minutes. Everything you typed is still here."
+        )
+        % {"minutes": _minutes(seconds_left)},
     )
-    if sent <= settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR:
-        return False
-    form.add_error(None, _("Too many messages have been sent from your connection. Please try again later."))
-    return True
+
+
+def _add_service_errors(form, error: ValidationError) -> None:
+    """What the service refused, at the form's fields where it can be shown, else above them."""
+    for name, refusals in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, refusals)
 
 
 @never_cache
@@ -84,24 +90,42 @@ def report(request):
         form = TrustMessageForm(initial={"case_type": requested_type if known else None})
         return _report_page(request, form, unknown_type=bool(requested_type) and not known)
 
+    seconds_left = services.message_limit_reached(client_key=request.client_key)
+    if seconds_left is not None:
+        # Past the limit the files are not even looked at: what was typed comes back.
+        form = TrustMessageForm(request.POST)
+        form.is_valid()
+        _too_many_messages(form, seconds_left)
+        return _report_page(request, form, status=429)
     form = TrustMessageForm(request.POST, request.FILES)
     if not form.is_valid():
+        services.count_refused_message(client_key=request.client_key)
         return _report_page(request, form, status=400)
-    if _too_many_messages(request, form):
-        return _report_page(request, form, status=429)
     data = form.cleaned_data
     identified = data["identity"] == IdentityChoice.IDENTIFIED
-    submitted = services.submit_case(
-        case_type=data["case_type"],
-        language=request.LANGUAGE_CODE,
-        is_anonymous=not identified,
-        details=form.answers(),
-        message=data["message"],
-        uploads=data["attachments"],
-        reporter_name=data["reporter_name"] if identified else "",
-        reporter_email=data["reporter_email"] if identified else "",
-        wants_notices=data["wants_notices"] if identified else False,
-    )
+    try:
+        submitted = services.submit_case(
+            client_key=request.client_key,
+            case_type=data["case_type"],
+            language=request.LANGUAGE_CODE,
+            is_anonymous=not identified,
+            subject_right=form.subject_right(),
+            details=form.answers(),
+            message=data["message"],
+            uploads=data["attachments"],
+            reporter_name=data["reporter_name"] if identified else "",
+            reporter_email=data["reporter_email"] if identified else "",
+            wants_notices=data["wants_notices"] if identified else False,
+            submission_token=data["submission_token"],
+        )
+    except services.AlreadySubmitted:
+        return render(request, "cases/already_received.html", status=409)
+    except services.TooManyMessages as refusal:
+        _too_many_messages(form, refusal.seconds_left)
+        return _report_page(request, form, status=429)
+    except ValidationError as error:
+        _add_service_errors(form, error)
+        return _report_page(request, form, status=400)
     return _receipt_page(request, case=submitted.case, code=submitted.receipt_code)
 
 
@@ -127,32 +151,14 @@ def _start_followup_session(request, case: Case) -> None:
     request.session[FOLLOWUP_SESSION_KEY] = case.pk
 
 
-class TooManyWrongCodes(Exception):
-    pass
-
-
-def _case_for_code(request, typed_code: str) -> Case | None:
-    """Every door that takes a receipt code counts wrong ones against the client, and refuses
-    once there were too many in the window, whatever the code is this time."""
-    window = settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS
-    failures = hits_so_far(scope="receipt-code", client_key=request.client_key, window_seconds=window)
-    if failures >= settings.TRUSTCENTER_FOLLOWUP_FAILURES:
-        raise TooManyWrongCodes
-    case = selectors.case_for_receipt_code(typed_code=typed_code)
-    if case is None:
-        count_hit(scope="receipt-code", client_key=request.client_key, window_seconds=window)
-    return case
-
-
-def _too_many_wrong_codes(request, form=None):
-    minutes = -(-kept_seconds(settings.TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS) // 60)
+def _too_many_wrong_codes(request, seconds_left: int, form=None):
     return render(
         request,
         "cases/followup_login.html",
         {
             "form": form or FollowUpCodeForm(),
             "refusal": _("Too many wrong codes. Please try again in %(minutes)s minutes.")
-            % {"minutes": minutes},
+            % {"minutes": _minutes(seconds_left)},
         },
         status=429,
     )
@@ -165,9 +171,11 @@ def with_posted_receipt_case(view):
     @sensitive_post_parameters("receipt_code")
     def wrapper(request):
         try:
-            case = _case_for_code(request, request.POST.get("receipt_code", ""))
-        except TooManyWrongCodes:
-            return _too_many_wrong_codes(request)
+            case = services.open_case_with_code(
+                typed_code=request.POST.get("receipt_code", ""), client_key=request.client_key
+            )
+        except services.TooManyWrongCodes as refusal:
+            return _too_many_wrong_codes(request, refusal.seconds_left)
         if case is None:
             return redirect("cases:followup")
         return view(request, case)
@@ -225,9 +233,11 @@ def followup(request):
         return render(request, "cases/followup_login.html", {"form": form})
     if form.is_valid():
         try:
-            case = _case_for_code(request, form.cleaned_data["receipt_code"])
-        except TooManyWrongCodes:
-            return _too_many_wrong_codes(request, form)
+            case = services.open_case_with_code(
+                typed_code=form.cleaned_data["receipt_code"], client_key=request.client_key
+            )
+        except services.TooManyWrongCodes as refusal:
+            return _too_many_wrong_codes(request, refusal.seconds_left, form)
         if case is not None:
             _start_followup_session(request, case)
             if form.cleaned_data["draft"]:
@@ -273,14 +283,33 @@ def followup_case(request):
         return redirect("cases:followup")
     if request.method != "POST":
         return _followup_case_page(request, case)
+    seconds_left = services.message_limit_reached(client_key=request.client_key)
+    if seconds_left is not None:
+        form = FollowUpMessageForm(request.POST)
+        form.is_valid()
+        _too_many_messages(form, seconds_left)
+        return _followup_case_page(request, case, form=form, status=429)
     form = FollowUpMessageForm(request.POST, request.FILES)
     if not form.is_valid():
+        services.count_refused_message(client_key=request.client_key)
         return _followup_case_page(request, case, form=form, status=400)
-    if _too_many_messages(request, form):
+    try:
+        services.add_reporter_message(
+            case=case,
+            client_key=request.client_key,
+            message=form.cleaned_data["message"],
+            uploads=form.cleaned_data["attachments"],
+            submission_token=form.cleaned_data["submission_token"],
+        )
+    except services.AlreadySubmitted:
+        messages.info(request, _("This message had already been added to the case."))
+        return redirect("cases:followup_case")
+    except services.TooManyMessages as refusal:
+        _too_many_messages(form, refusal.seconds_left)
         return _followup_case_page(request, case, form=form, status=429)
-    services.add_reporter_message(
-        case=case, message=form.cleaned_data["message"], uploads=form.cleaned_data["attachments"]
-    )
+    except ValidationError as error:
+        _add_service_errors(form, error)
+        return _followup_case_page(request, case, form=form, status=400)
     messages.success(request, _("Your message has been added to the case."))
     return redirect("cases:followup_case")
 
@@ -313,19 +342,6 @@ def followup_attachment(request, attachment_id: int):
     if case is None:
         raise Http404
     return attachment_download(case=case, attachment_id=attachment_id)
-
-
-def attachment_download(*, case: Case, attachment_id: int) -> FileResponse:
-    """A case's file, always as a download (never shown inline), or 404 if not that case's."""
-    attachment = selectors.case_attachment(case=case, attachment_id=attachment_id)
-    if attachment is None:
-        raise Http404
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
-    )
 
 
 @never_cache
@@ -366,13 +382,15 @@ def followup_resend_confirmation(request):
     case = _followup_case_or_none(request)
     if case is None:
         return redirect("cases:followup")
-    # Each new code brings three more tries: without a cap, the tries could be renewed until a
-    # guess confirmed an address the requester does not control.
-    asked = count_hit(scope="new-confirmation-code", client_key=f"case-{case.pk}", window_seconds=3600)
-    if asked > NEW_CONFIRMATION_CODES_PER_HOUR:
-        messages.error(request, _("You have asked for many new codes. Please wait an hour and try again."))
+    try:
+        services.resend_email_confirmation(case=case)
+    except services.TooManyConfirmationCodes as refusal:
+        messages.error(
+            request,
+            _("You have asked for many new codes. Please try again in %(minutes)s minutes.")
+            % {"minutes": _minutes(refusal.seconds_left)},
+        )
         return redirect("cases:followup_case")
-    services.resend_email_confirmation(case=case)
     messages.success(request, _("We have sent you a new code."))
     return redirect("cases:followup_case")
 

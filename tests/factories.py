@@ -1,11 +1,16 @@
+import uuid
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from cases import services
 from cases.models import CaseType
 
 
 class StaffFactory(factory.django.DjangoModelFactory):
+    """A staff account with no permission at all: it may log in to the admin and see nothing."""
+
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -15,9 +20,27 @@ class StaffFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct-horse-battery-staple")
 
 
+class CaseHandlerFactory(StaffFactory):
+    """A staff member with the rights to read and change cases."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def case_permissions(self, create, extracted, **kwargs):
+        self.user_permissions.add(
+            *Permission.objects.filter(content_type__app_label="cases", codename__in=["view_case", "change_case"])
+        )
+
+
 def submit(**overrides):
-    """A case sent through the real service, as the form sends it. Returns (case, receipt code)."""
+    """A case sent through the real service, as the form sends it. Returns (case, receipt code).
+
+    Each call comes from a client of its own, so that tests never meet the hourly limit unless
+    they give a `client_key` of their choosing.
+    """
     arguments = {
+        "client_key": f"test-client-{uuid.uuid4().hex}",
         "case_type": CaseType.GENERAL_INQUIRY,
         "language": "en",
         "is_anonymous": True,
@@ -28,3 +51,8 @@ def submit(**overrides):
     arguments.update(overrides)
     submitted = services.submit_case(**arguments)
     return submitted.case, submitted.receipt_code
+
+
+def reply_as_staff(*, case, message: str, status=None, actor=None):
+    """A staff member's reply (and status change) through the real service."""
+    services.update_case(case=case, actor=actor or CaseHandlerFactory(), reply=message, status=status)

@@ -229,3 +229,37 @@ def animation_of(*, frames: int, size: tuple[int, int]) -> bytes:
     output = io.BytesIO()
     black.save(output, "GIF", save_all=True, append_images=rest)
     return output.getvalue()
+
+
+def _gif(frames: list[bytes], *, width: int = 4, height: int = 4) -> bytes:
+    """A GIF of these raw blocks after its header and a two-colour table."""
+    header = b"GIF89a" + width.to_bytes(2, "little") + height.to_bytes(2, "little") + bytes([0x80, 0, 0])
+    return header + b"\x00\x00\x00\xff\xff\xff" + b"".join(frames) + b";"
+
+
+def _gif_frame(left: int, top: int, width: int, height: int) -> bytes:
+    """One white frame: its descriptor at this place, then the data Pillow writes for it."""
+    image = Image.new("P", (width, height), 1)
+    image.putpalette([0, 0, 0, 255, 255, 255])
+    output = io.BytesIO()
+    image.save(output, "GIF")
+    data = output.getvalue()
+    position = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    while data[position] == 0x21:  # extensions: label, then sub-blocks
+        position += 2
+        while data[position]:
+            position += 1 + data[position]
+        position += 1
+    descriptor = b"," + b"".join(value.to_bytes(2, "little") for value in (left, top, width, height))
+    return descriptor + data[position + 9 : -1]
+
+
+def gif_with_frame_past_the_canvas() -> bytes:
+    """A 4 x 4 GIF whose second frame reaches to 6 x 5: Pillow grows the picture to fit."""
+    return _gif([_gif_frame(0, 0, 4, 4), _gif_frame(2, 1, 4, 4)])
+
+
+def gif_of_tiny_blocks(blocks: int) -> bytes:
+    """A GIF whose one frame's data comes in `blocks` sub-blocks of one byte each."""
+    descriptor = b"," + bytes(4) + (1).to_bytes(2, "little") * 2 + b"\x00\x02"
+    return _gif([descriptor + b"\x01\x00" * blocks + b"\x00"])

@@ -3,6 +3,10 @@
 `bin/start` must bring up the portal (SQLite, filesystem broker, worker with embedded beat,
 console e-mail), take a report over HTTP, have the worker deliver its notice, and stop every
 process it started on Ctrl-C.
+
+Issue 8, point 15: what a user needs from it (the address, the staff login, the demo receipt
+codes, where the logs are) comes last, once the portal answers, after a few lines at most; the
+worker's and the web server's chatter, the demo e-mails included, go to log files.
 """
 
 import contextlib
@@ -28,6 +32,10 @@ START_SECONDS = 120
 NOTICE_SECONDS = 60
 STOP_SECONDS = 20
 PRODUCTION_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL")
+# Before the summary: at most a status line or two (installing, starting) and a blank line.
+MOST_LINES_BEFORE_SUMMARY = 8
+DEMO_CASES = 8
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def processes_in_group(group: int) -> list[str]:
@@ -101,25 +109,47 @@ def test_the_first_command_starts_the_portal_delivers_a_notice_and_stops_on_ctrl
     group = start.pid
     try:
 
-        def portal_is_up():
+        def summary_is_printed():
             if start.poll() is not None:
                 raise AssertionError(f"bin/start exited with {start.returncode}")
-            return page_status(f"{base_url}/en/report/") == 200 and "Staff login: staff / " in output()
+            return "Ctrl-C stops" in output()
 
-        wait_until(portal_is_up, timeout=START_SECONDS, interval=1, what="bin/start to serve the form")
-        assert f"Trust Center runs at {base_url}/" in output()
+        wait_until(summary_is_printed, timeout=START_SECONDS, interval=0.1, what="bin/start's summary")
+        # Printed once the portal answers, not before.
+        assert page_status(f"{base_url}/en/") == 200
+        assert page_status(f"{base_url}/en/report/") == 200
+
+        lines = ANSI_ESCAPE.sub("", output()).rstrip("\n").splitlines()
+        first = next(index for index, line in enumerate(lines) if f"Trust Center runs at {base_url}/" in line)
+        assert first <= MOST_LINES_BEFORE_SUMMARY, "too much before the summary:\n" + "\n".join(lines[:first])
+        summary = "\n".join(lines[first:])
+        assert lines[-1].strip() == "Ctrl-C stops all of it.", "the summary is not last"
+        assert re.search(rf"{re.escape(base_url)}/admin/ +Staff login: staff / \S+", summary)
+        codes = re.findall(r"(TC-\d{4}-\d{5}): receipt code ([\d -]+\d)", summary)
+        assert len(codes) == DEMO_CASES, summary
+        worker_log = tmp_path / "data" / "log" / "worker.log"
+        assert str(worker_log) in summary and str(tmp_path / "data" / "log" / "web.log") in summary
+        # No worker banner, warning or e-mail on the terminal.
+        assert "celery@" not in output() and "SecurityWarning" not in output() and "Subject:" not in output()
+
+        def worker_output() -> str:
+            return worker_log.read_text(errors="replace")
 
         address = f"quickstart-{uuid.uuid4().hex[:12]}@example.com"
         receipt_page = submit_identified_report(base_url, email=address)
         assert "Your message has been received" in receipt_page
 
+        printed_before = output()
         wait_until(
-            lambda: f"To: {address}" in output(),
+            lambda: f"To: {address}" in worker_output(),
             timeout=NOTICE_SECONDS,
-            what=f"the worker to print the notice e-mail to {address}",
+            what=f"the worker to print the notice e-mail to {address} in {worker_log}",
         )
-        notice = output().split(f"To: {address}", 1)[1]
+        notice = worker_output().split(f"To: {address}", 1)[1]
         assert "/en/follow-up/" in notice.split("-" * 79, 1)[0]
+        assert "superuser privileges" not in worker_output()
+        # The summary stays last while the portal works.
+        assert output() == printed_before
 
         os.killpg(group, signal.SIGINT)  # Ctrl-C in the terminal
         stopped = time.monotonic()
@@ -138,3 +168,5 @@ def test_the_first_command_starts_the_portal_delivers_a_notice_and_stops_on_ctrl
         with contextlib.suppress(subprocess.TimeoutExpired):
             start.wait(timeout=10)
         print(f"----- bin/start output ({output_path}) -----\n{output()}")
+        for log in sorted((tmp_path / "data" / "log").glob("*.log")):
+            print(f"----- {log} (the end) -----\n{log.read_text(errors='replace')[-3000:]}")

@@ -1,11 +1,10 @@
-import hashlib
-import hmac
-import ipaddress
-
 from django.conf import settings
 
+from .ratelimit import ClientKey
+
 # Request headers that identify a client. They are removed before any view, log or error
-# report can see them; only a keyed hash of the address survives, for rate limits in the cache.
+# report can see them. The address survives only inside request.client_key, an object that prints
+# nothing, for rate limits (see ratelimit.py for how the cache keeps it unlinkable).
 IDENTIFYING_META_KEYS = (
     "REMOTE_ADDR",
     "REMOTE_HOST",
@@ -22,31 +21,25 @@ IDENTIFYING_META_KEYS = (
 )
 
 
-def client_key(address: str, *, secret: str) -> str:
-    """A keyed hash of a client address: stable for rate limits, useless without the secret.
+def request_client_key(request, *, header: str) -> ClientKey:
+    """The client as rate limits count it.
 
-    An IPv6 client usually holds a whole /64 and can pick a new address in it at will, so the
-    /64 is what is counted.
+    Behind a proxy that appends to X-Forwarded-For, only the last entry was written by the proxy;
+    earlier ones are whatever the client sent, so they cannot key a rate limit. A request that
+    reached us without the proxy's header is keyed by its own peer, so that clients never fall
+    together into one shared bucket keyed by an empty address.
     """
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        parsed = None
-    if parsed is not None and parsed.version == 6 and parsed.ipv4_mapped is None:
-        address = str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return hmac.new(secret.encode(), f"client:{address}".encode(), hashlib.sha256).hexdigest()[:32]
+    address = request.META.get(header, "").split(",")[-1].strip() or request.META.get("REMOTE_ADDR", "")
+    return ClientKey.from_address(address)
 
 
 def ClientPrivacyMiddleware(get_response):
     header = settings.TRUSTCENTER_CLIENT_ADDRESS_HEADER
 
     def middleware(request):
-        # Behind a proxy that appends to X-Forwarded-For, only the last entry was written by the
-        # proxy; earlier ones are whatever the client sent, so they cannot key a rate limit.
-        # A request that reached us without the proxy's header is keyed by its own peer, so that
-        # clients never fall together into one shared bucket keyed by an empty address.
-        address = request.META.get(header, "").split(",")[-1].strip() or request.META.get("REMOTE_ADDR", "")
-        request.client_key = client_key(address, secret=settings.SECRET_KEY)
+        # Read in a function of its own: this frame stays on the stack while the view runs, and
+        # an error report shows its local variables, so it must not hold the address as text.
+        request.client_key = request_client_key(request, header=header)
         for key in (*IDENTIFYING_META_KEYS, header):
             request.META.pop(key, None)
         return get_response(request)

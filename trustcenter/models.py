@@ -1,22 +1,72 @@
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
 class OutboxMessage(models.Model):
-    """An e-mail to send, saved in the same transaction as the change that caused it."""
+    """An e-mail to send, saved in the same transaction as the change that caused it.
+
+    A row is pending until it is sent (`sent_at`) or given up after too many attempts
+    (`failed_at`). A worker claims it with a conditional update that sets `claimed_until`, sends
+    it outside any transaction, then records the result; an expired claim (a worker that died)
+    frees the row again.
+    """
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     recipient = models.EmailField(_("recipient"))
     subject = models.CharField(_("subject"), max_length=200)
-    body = models.TextField(_("body"))
+    # Blanked once sent: a sent notice or confirmation code has no reason to stay in the database.
+    body = models.TextField(_("body"), blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True, db_index=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("given up"), null=True, blank=True)
+    # What the message is about (a case, or for an alert the message that could not be sent),
+    # generic so that this site-wide app depends on no other app.
+    concerns_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("concerns (type)"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    concerns_id = models.PositiveBigIntegerField(_("concerns (id)"), null=True, blank=True)
+    concerns = GenericForeignKey("concerns_type", "concerns_id")
 
     class Meta:
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox messages")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["concerns_type", "concerns_id"], name="outbox_concerns"),
+            # The sweep's question: what is waiting and due, soonest first.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outbox_waiting_by_due",
+                condition=Q(sent_at__isnull=True, failed_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.subject} ({'sent' if self.sent_at else 'pending'})"
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def state(self) -> str:
+        if self.sent_at:
+            return "sent"
+        if self.failed_at:
+            return "given up"
+        return "pending"
+
+    @property
+    def is_alert(self) -> bool:
+        """An alert about another outbox message; if it cannot be sent, nobody is alerted."""
+        return self.concerns_type_id is not None and (
+            self.concerns_type_id == ContentType.objects.get_for_model(OutboxMessage).pk
+        )

@@ -247,6 +247,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 OUTBOX_SWEEP_SECONDS = env_int("TRUSTCENTER_OUTBOX_SWEEP_SECONDS", 60, minimum=1)
+TRUSTCENTER_OUTBOX_MAX_ATTEMPTS = env_int("TRUSTCENTER_OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
+TRUSTCENTER_ALERT_EMAIL = env.str("TRUSTCENTER_ALERT_EMAIL", default="")  # empty: the privacy contact
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "trustcenter.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_SECONDS)},
 }
@@ -255,9 +257,27 @@ CELERY_BEAT_SCHEDULE = {
 TRUSTCENTER_CONTROLLER_NAME = env.str("TRUSTCENTER_CONTROLLER_NAME", default="Example Group AS")
 TRUSTCENTER_PRIVACY_EMAIL = env.str("TRUSTCENTER_PRIVACY_EMAIL", default="privacy@example.com")
 TRUSTCENTER_POSTAL_ADDRESS = env.str("TRUSTCENTER_POSTAL_ADDRESS", default="Postboks 1, 0101 Oslo, Norway")
-TRUSTCENTER_SITE_URL = env.str("TRUSTCENTER_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The public address, for links in e-mails. Production has no sensible default: a guess would send
+# reporters links to a machine that is not the site.
+TRUSTCENTER_SITE_URL = env.str("TRUSTCENTER_SITE_URL", default="").strip().rstrip("/")
+if not TRUSTCENTER_SITE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_DEBUG=false needs TRUSTCENTER_SITE_URL to be set to the site's public address "
+            "(e.g. https://trust.example.com), for the links in e-mails"
+        )
+    TRUSTCENTER_SITE_URL = "http://127.0.0.1:8000"
+if not TRUSTCENTER_SITE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        f"TRUSTCENTER_SITE_URL must start with https:// or http://, not {TRUSTCENTER_SITE_URL!r}"
+    )
 TRUSTCENTER_MAX_FILE_BYTES = env_int("TRUSTCENTER_MAX_FILE_MB", 20, minimum=1) * 1024 * 1024
 TRUSTCENTER_MAX_SUBMISSION_BYTES = env_int("TRUSTCENTER_MAX_SUBMISSION_MB", 50, minimum=1) * 1024 * 1024
+TRUSTCENTER_MAX_FILES_PER_SUBMISSION = env_int("TRUSTCENTER_MAX_FILES_PER_SUBMISSION", 10, minimum=1)
+# All pictures of one message together, counted from their headers before any is decoded: ten
+# 12-megapixel phone photos. Decoding and re-encoding costs a worker about 35 ms a megapixel
+# (JPEG; PNG about 90), so this bounds one message to a few seconds of work.
+TRUSTCENTER_MAX_SUBMISSION_MEGAPIXELS = env_int("TRUSTCENTER_MAX_SUBMISSION_MEGAPIXELS", 125, minimum=1)
 TRUSTCENTER_MAX_MESSAGE_CHARS = env_int("TRUSTCENTER_MAX_MESSAGE_CHARS", 20000, minimum=100)
 TRUSTCENTER_SUBMISSIONS_PER_HOUR = env_int("TRUSTCENTER_SUBMISSIONS_PER_HOUR", 20, minimum=1)
 TRUSTCENTER_SUBMISSION_WINDOW_SECONDS = 3600  # the hour of TRUSTCENTER_SUBMISSIONS_PER_HOUR

@@ -1,12 +1,16 @@
 from celery import shared_task
+from django.db import DatabaseError
 
 from . import services
 
 
+# Retried only when the database fails it. A failing SMTP server is not an exception here: the
+# row counts the attempt and waits out its backoff, and the sweep sends it when it is due, so a
+# failing message is never retried twice over by the task and the sweep.
 @shared_task(
-    autoretry_for=(Exception,),
+    autoretry_for=(DatabaseError,),
     retry_backoff=5,
-    retry_backoff_max=600,
+    retry_backoff_max=60,
     retry_jitter=True,
     max_retries=services.TASK_RETRIES,
 )

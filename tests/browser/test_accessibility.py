@@ -16,7 +16,7 @@ from cases import services
 from cases.models import CaseMessage, CaseType, SubjectRight
 from tests import factories
 from tests.browser.conftest import AXE_SCRIPT, AxeFindings
-from tests.factories import StaffFactory
+from tests.factories import reply_as_staff
 from trustcenter import urls as project_urls
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -165,7 +165,7 @@ def public_pages(page, language: str, *, everything: bool = True):
     assert submit(page, page.locator("#receipt-saved-form button[type=submit]")) == 200
     reference = re.search(r"TC-\d{4}-\d{5}", main_heading.inner_text()).group(0)
     case = services.Case.objects.get(reference=reference)
-    services.reply_as_staff(case=case, staff_user=StaffFactory(), message=STAFF_REPLY)
+    reply_as_staff(case=case, message=STAFF_REPLY)
     page.reload()
     expect(page.locator("#case-messages")).to_contain_text(STAFF_REPLY)
     expect(page.locator("#confirm-heading")).to_be_visible()
@@ -289,7 +289,7 @@ def identified_access_request(language: str) -> tuple[services.Case, str, str, s
         case_type=CaseType.SUBJECT_REQUEST,
         language=language,
         is_anonymous=False,
-        details={"subject_right": SubjectRight.ACCESS},
+        subject_right=SubjectRight.ACCESS,
         message="Please send me a copy of my data.",
         reporter_name="Kari Nordmann",
         reporter_email="kari@example.org",

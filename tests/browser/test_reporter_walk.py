@@ -10,10 +10,9 @@ from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
-from cases import services
 from cases.models import Case, CaseStatus
 from tests.browser.conftest import GPS_IFD, document_and_viewport_width, jpeg_with_gps, receipt_code_on
-from tests.factories import StaffFactory
+from tests.factories import reply_as_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -174,8 +173,7 @@ def test_a_reporter_sends_a_photo_keeps_the_receipt_follows_up_and_reads_the_rep
     expect(page.get_by_role("link", name=PHOTO_NAME)).to_have_count(1 if identified else 0)
     received = list(mail.outbox)
 
-    services.reply_as_staff(case=case, staff_user=StaffFactory(), message=STAFF_REPLY)
-    services.change_status(case=case, status=CaseStatus.IN_PROGRESS)
+    reply_as_staff(case=case, message=STAFF_REPLY, status=CaseStatus.IN_PROGRESS)
 
     # The e-mails: an anonymous reporter gets none; an identified one who asked for notices is
     # told that the message arrived, then that there is news (the reply, the status), never what.

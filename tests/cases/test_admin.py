@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from cases.forms import Upload
+from cases.uploads import Upload
 from cases.models import CaseMessage, CaseStatus, CaseType, MessageAuthor
 from cases.services import add_reporter_message
 from cases.uploads import identify_upload
@@ -21,7 +21,7 @@ def submit_subject_request():
     return submit(
         case_type=CaseType.SUBJECT_REQUEST,
         is_anonymous=False,
-        details={"subject_right": "access"},
+        subject_right="access",
         reporter_name="Kari",
         reporter_email="kari@example.com",
     )
@@ -72,6 +72,10 @@ def test_content_is_read_only_and_status_and_reply_are_editable(staff_client):
             "messages-MAX_NUM_FORMS": "1000",
             "messages-0-id": str(first_message.pk),
             "messages-0-case": str(case.pk),
+            "events-TOTAL_FORMS": "0",
+            "events-INITIAL_FORMS": "0",
+            "events-MIN_NUM_FORMS": "0",
+            "events-MAX_NUM_FORMS": "1000",
         },
     )
     assert response.status_code == 302

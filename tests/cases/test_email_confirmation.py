@@ -28,7 +28,7 @@ def subject_request(django_capture_on_commit_callbacks, language="en"):
             case_type=CaseType.SUBJECT_REQUEST,
             language=language,
             is_anonymous=False,
-            details={"subject_right": "access"},
+            subject_right="access",
             reporter_name="Kari Nordmann",
             reporter_email="kari@example.com",
         )

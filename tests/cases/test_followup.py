@@ -9,11 +9,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
-from cases import receipts, selectors, services
+from cases import receipts, selectors
 from cases.models import Case, CaseStatus, CaseType, MessageAuthor
 from tests import images
 from tests.conftest import need
-from tests.factories import StaffFactory, submit
+from tests.factories import reply_as_staff, submit
 from tests.services import redis_contents
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +28,7 @@ def open_case(client, code, **extra):
 
 def test_the_code_alone_opens_the_case_with_status_and_staff_replies(client):
     case, code = submit(message="Is my CV kept?")
-    services.reply_as_staff(case=case, staff_user=StaffFactory(), message="We keep CVs for 360 days.")
-    services.change_status(case=case, status=CaseStatus.WAITING_FOR_REPORTER)
+    reply_as_staff(case=case, message="We keep CVs for 360 days.", status=CaseStatus.WAITING_FOR_REPORTER)
     response = open_case(client, " ".join(code[i : i + 4] for i in range(0, 20, 4)))
     assert response.status_code == 302 and response["Location"] == CASE_PAGE
     assert code not in response["Location"]
@@ -161,7 +160,7 @@ def test_the_code_is_kept_nowhere_but_as_its_hash(client, caplog, django_capture
 
     # Stored as the hash the service computes, and as nothing else.
     case.refresh_from_db()
-    assert case.receipt_hash == services.hash_code(code)
+    assert case.receipt_hash == selectors.receipt_hash(code)
     database = everything_in_the_database()
     assert case.reference in database and "One more thing." in database  # the dump holds the flow
     assert database.count(case.receipt_hash) == 1
@@ -201,7 +200,7 @@ def test_the_receipt_hash_is_indexed_and_unique():
 def test_postgresql_looks_the_hash_up_through_its_index():
     need(connection.vendor == "postgresql", "PostgreSQL")
     case, code = submit()
-    lookup = Case.objects.filter(receipt_hash=services.hash_code(code))
+    lookup = Case.objects.filter(receipt_hash=selectors.receipt_hash(code))
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = lookup.explain()

@@ -317,11 +317,37 @@ def test_references_count_up_per_year_without_gaps(time_machine):
     ]
 
 
+CHOOSE_AGAIN = re.compile(r" ?Files are not kept when a form is refused\. Choose them again: (.*)\.$")
+
+
 def attachment_errors(response) -> str:
-    """The text of the error shown under the attachments field."""
+    """The text of the error shown under the attachments field, without the closing note that
+    names the files to choose again (checked on its own: files_to_choose_again)."""
     match = re.search(r'<div id="id_attachments_error"[^>]*>(.*?)</div>', response.content.decode(), re.S)
     assert match, "no error at the attachments field"
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip()
+    return CHOOSE_AGAIN.sub("", re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip())
+
+
+def files_to_choose_again(response) -> str | None:
+    match = re.search(r'<div id="id_attachments_error"[^>]*>(.*?)</div>', response.content.decode(), re.S)
+    if not match:
+        return None
+    note = CHOOSE_AGAIN.search(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip())
+    return note.group(1) if note else None
+
+
+def test_a_refused_form_names_the_files_to_choose_again(client):
+    files = [SimpleUploadedFile("plan.pdf", b"%PDF-1.4 plan"), SimpleUploadedFile("notes.txt", b"notes")]
+    response = client.post(URL, anonymous_report(message="", attachments=files))
+    assert response.status_code == 400
+    assert files_to_choose_again(response) == "plan.pdf, notes.txt"
+    assert "hse__location" in response.content.decode()  # the rest of the form is still there
+
+
+def test_a_refused_form_without_files_asks_for_none_again(client):
+    response = client.post(URL, anonymous_report(message=""))
+    assert response.status_code == 400
+    assert files_to_choose_again(response) is None
 
 
 @pytest.mark.parametrize(

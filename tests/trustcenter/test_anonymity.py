@@ -2,9 +2,13 @@
 production settings, on a PostgreSQL database of the test's own, leave the reporter's user agent
 and address nowhere: not in the database, the cache, the data folder or any log the run wrote."""
 
+import hashlib
+import hmac
 import http.client
 import io
+import ipaddress
 import os
+import pickle
 import re
 import secrets
 import shutil
@@ -24,7 +28,7 @@ from PIL import Image
 
 from tests.conftest import need
 from tests.services import redis_contents
-from trustcenter.middleware import client_key
+from trustcenter.ratelimit import ClientKey, counter_name, kept_seconds
 
 pytestmark = pytest.mark.services
 
@@ -291,6 +295,37 @@ def count_rows(database_url: str, table: str) -> int:
     return count
 
 
+def assert_counted_only_under_the_window_secret(server: Server, keys: list[str]) -> None:
+    """The submit counter is found with the window secret stored beside it, and with it alone:
+    SECRET_KEY, tried against every address near the reporter's (the attack that enumerates
+    IPv4 addresses), finds no key. Secret and counter expire within kept_seconds."""
+    import redis
+
+    client = redis.Redis.from_url(server.cache_url)
+    window = 3600  # TRUSTCENTER_SUBMISSION_WINDOW_SECONDS: the server's environment leaves the default
+    # Django stores "ratelimit:..." as ":1:ratelimit:..." (key prefix and version).
+    stored_secrets = {
+        int(key.rsplit(":", 1)[1]): pickle.loads(client.get(key))
+        for key in keys
+        if key.split(":", 2)[2].startswith(f"ratelimit:secret:{window}:")
+    }
+    assert stored_secrets, keys
+    reporter = ClientKey.from_address(PROBE_ADDRESS)
+    counters = [
+        f":1:{counter_name(scope='submit', client_key=reporter, window_secret=secret, index=index)}"
+        for index, secret in stored_secrets.items()
+    ]
+    assert [counter for counter in counters if counter in keys], keys
+    for key in keys:
+        if ":ratelimit:" in key:
+            assert 0 < client.ttl(key) <= kept_seconds(window), key
+    everything = "\n".join(keys)
+    for candidate in ipaddress.ip_network("203.0.113.0/24"):
+        for subject in (f"client:{candidate}", f"submit\nclient:{candidate}"):
+            guess = hmac.new(server.secret_key.encode(), subject.encode(), hashlib.sha256).hexdigest()[:32]
+            assert guess not in everything, f"a cache key is an HMAC of {candidate} with SECRET_KEY"
+
+
 def test_anonymous_reports_leave_no_user_agent_or_address_anywhere(server, database_url):
     marker = f"anonymity-marker-{secrets.token_hex(6)}"
     assert count_rows(database_url, "cases_case") == 0
@@ -341,14 +376,14 @@ def test_anonymous_reports_leave_no_user_agent_or_address_anywhere(server, datab
     for telltale in TELLTALES:
         assert telltale not in dump, f"the database holds {telltale!r}"
 
-    # The address did reach the application (the rate limit counted it), but only as a keyed hash.
+    # The address did reach the application (the rate limit counted it), but only as an HMAC
+    # with the window's random secret, which lives in the cache and expires with the counts.
     if server.cache_url:
         keys, values = redis_contents(server.cache_url)
-        hashed = client_key(PROBE_ADDRESS, secret=server.secret_key)
-        assert any(f"ratelimit:submit:{hashed}:" in key for key in keys), keys
         for telltale in TELLTALES:
             assert not any(telltale in key for key in keys)
             assert telltale.encode() not in values, f"the cache holds {telltale!r}"
+        assert_counted_only_under_the_window_secret(server, keys)
 
     # Stop the server so that every process has flushed its logs, then read everything written.
     server.stop()

@@ -170,9 +170,9 @@ def test_without_the_proxy_header_clients_are_kept_apart_and_the_header_removed(
 
 
 def test_an_ipv6_client_is_counted_by_its_64_block():
-    from trustcenter.middleware import client_key
+    from trustcenter.ratelimit import ClientKey
 
-    same_block = [client_key(a, secret="s") for a in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9")]
+    same_block = [ClientKey.from_address(a) for a in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9")]
     assert same_block[0] == same_block[1]
-    assert client_key("2001:db8:1:3::1", secret="s") != same_block[0]
-    assert client_key("198.51.100.1", secret="s") != client_key("198.51.100.2", secret="s")
+    assert ClientKey.from_address("2001:db8:1:3::1") != same_block[0]
+    assert ClientKey.from_address("198.51.100.1") != ClientKey.from_address("198.51.100.2")

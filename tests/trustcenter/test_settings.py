@@ -37,6 +37,7 @@ print(json.dumps({
     "secret_key_length": len(settings.SECRET_KEY),
     "secret_key_fallbacks": settings.SECRET_KEY_FALLBACKS,
     "media_root": str(settings.MEDIA_ROOT),
+    "site_url": settings.TRUSTCENTER_SITE_URL,
 }))
 """
 
@@ -57,6 +58,7 @@ def production_values(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "trust.example.com",
         "TRUSTCENTER_RECEIPT_SALT": secrets.token_urlsafe(24),
+        "TRUSTCENTER_SITE_URL": "https://trust.example.com",
         "TRUSTCENTER_DATA_DIR": str(tmp_path / "data"),
     }
     values.update(overrides)
@@ -94,6 +96,7 @@ def test_with_nothing_set_it_is_the_embedded_default():
     assert loaded["email_backend"] == "django.core.mail.backends.console.EmailBackend"
     assert loaded["cache"] == "django.core.cache.backends.locmem.LocMemCache"
     assert "127.0.0.1" in loaded["allowed_hosts"]
+    assert loaded["site_url"] == "http://127.0.0.1:8000"
 
 
 def test_production_values_select_postgresql_redis_and_smtp(tmp_path):
@@ -114,6 +117,33 @@ def test_production_values_select_postgresql_redis_and_smtp(tmp_path):
     assert loaded["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
     assert loaded["allowed_hosts"] == ["trust.example.com"]
     assert loaded["media_root"] == str(tmp_path / "uploads")
+    assert loaded["site_url"] == "https://trust.example.com"
+
+
+def test_production_refuses_to_start_without_the_site_url(tmp_path):
+    """Without it, the links in e-mails would point at 127.0.0.1, which no reporter can reach."""
+    for unset in (None, "", "  "):
+        result = run(
+            ["-c", DESCRIBE_SETTINGS],
+            clean_environment(**production_values(tmp_path, TRUSTCENTER_SITE_URL=unset)),
+        )
+        assert result.returncode != 0, unset
+        refusal = result.stderr.strip().splitlines()[-1]
+        assert "ImproperlyConfigured" in refusal
+        assert "TRUSTCENTER_SITE_URL" in refusal and "DJANGO_DEBUG=false" in refusal
+
+
+def test_the_site_url_must_be_a_web_address_and_loses_its_trailing_slash(tmp_path):
+    result = run(
+        ["-c", DESCRIBE_SETTINGS],
+        clean_environment(**production_values(tmp_path, TRUSTCENTER_SITE_URL="trust.example.com")),
+    )
+    assert result.returncode != 0
+    assert "TRUSTCENTER_SITE_URL must start with https://" in result.stderr.strip().splitlines()[-1]
+    loaded = describe(
+        clean_environment(**production_values(tmp_path, TRUSTCENTER_SITE_URL="https://trust.example.com/"))
+    )
+    assert loaded["site_url"] == "https://trust.example.com"
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "TRUSTCENTER_RECEIPT_SALT"])

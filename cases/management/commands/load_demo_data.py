@@ -1,23 +1,28 @@
+import os
+import re
 import secrets
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from cases import services
+from cases import selectors, services
 from cases.models import Case, CaseStatus, CaseType
+
+DEMO_CODE_LINE = re.compile(r"demo case (?P<reference>\S+): receipt code (?P<code>.+)")
 
 DEMO_CASES = [
     (
         CaseType.SUBJECT_REQUEST,
         False,
-        {"subject_right": "access"},
+        {},  # the right is in DEMO_SUBJECT_RIGHTS
         "I would like a copy of all personal data you hold about me.",
         None,
     ),
     (
         CaseType.SUBJECT_REQUEST,
         False,
-        {"subject_right": "erasure"},
+        {},
         "Please delete my data from your newsletter list.",
         CaseStatus.IN_PROGRESS,
     ),
@@ -66,37 +71,90 @@ DEMO_CASES = [
 ]
 
 
-class Command(BaseCommand):
-    help = "Loads demo cases of every type in several states, and (re)sets a demo staff login."
+# The right each data-subject request names, by its message.
+DEMO_SUBJECT_RIGHTS = {
+    "I would like a copy of all personal data you hold about me.": "access",
+    "Please delete my data from your newsletter list.": "erasure",
+}
 
-    def handle(self, *args, **options):
-        if not Case.objects.exists():
-            for number, (case_type, anonymous, details, message, status) in enumerate(DEMO_CASES, start=1):
-                submitted = services.submit_case(
-                    case_type=case_type,
-                    language="en",
-                    is_anonymous=anonymous,
-                    details=dict(details),
-                    message=message,
-                    uploads=[],
-                    reporter_name="" if anonymous else f"Demo Person {number}",
-                    reporter_email="" if anonymous else f"demo{number}@example.com",
-                    wants_notices=not anonymous,
-                )
-                if status:
-                    services.change_status(case=submitted.case, status=status)
-                if status == CaseStatus.WAITING_FOR_REPORTER:
-                    services.reply_as_staff(
-                        case=submitted.case,
-                        staff_user=None,
-                        message="Thank you. Can you tell us which supplier?",
-                    )
-                self.stdout.write(
-                    f"demo case {submitted.case.reference}: receipt code {submitted.receipt_code}"
-                )
+
+def demo_staff_user():
+    user, _created = get_user_model().objects.get_or_create(username="staff", defaults={"is_staff": True})
+    return user
+
+
+class Command(BaseCommand):
+    help = (
+        "Loads demo cases of every type in several states, and (re)sets a demo staff login. "
+        "Prints the demo cases' receipt codes and the staff login."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--codes-file",
+            type=Path,
+            help=(
+                "Keeps the demo receipt codes in this file when it loads the cases, and prints them "
+                "from it on later runs (the database keeps only their hashes). bin/start uses it."
+            ),
+        )
+
+    def handle(self, *args, codes_file: Path | None = None, **options):
+        if Case.objects.exists():
+            code_lines = self.saved_code_lines(codes_file)
+        else:
+            code_lines = self.load_cases()
+            if codes_file is not None:
+                codes_file.parent.mkdir(parents=True, exist_ok=True)
+                # Receipt codes open cases: only this user may read them.
+                descriptor = os.open(codes_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(descriptor, "w") as file:
+                    file.write("".join(f"{line}\n" for line in code_lines))
+        for line in code_lines:
+            self.stdout.write(line)
         password = secrets.token_urlsafe(12)
         user, _created = get_user_model().objects.get_or_create(username="staff", defaults={"is_staff": True})
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
         self.stdout.write(self.style.SUCCESS(f"Staff login: staff / {password}"))
+
+    def load_cases(self) -> list[str]:
+        code_lines = []
+        for number, (case_type, anonymous, details, message, status) in enumerate(DEMO_CASES, start=1):
+            submitted = services.submit_case(
+                case_type=case_type,
+                language="en",
+                is_anonymous=anonymous,
+                details=dict(details),
+                message=message,
+                uploads=[],
+                reporter_name="" if anonymous else f"Demo Person {number}",
+                reporter_email="" if anonymous else f"demo{number}@example.com",
+                wants_notices=not anonymous,
+            )
+            if status:
+                services.change_status(case=submitted.case, status=status)
+            if status == CaseStatus.WAITING_FOR_REPORTER:
+                services.reply_as_staff(
+                    case=submitted.case,
+                    staff_user=None,
+                    message="Thank you. Can you tell us which supplier?",
+                )
+            code_lines.append(f"demo case {submitted.case.reference}: receipt code {submitted.receipt_code}")
+        return code_lines
+
+    def saved_code_lines(self, codes_file: Path | None) -> list[str]:
+        """The codes kept when the cases were loaded, those that still open their case (the file
+        may have outlived the database it was written for)."""
+        if codes_file is None or not codes_file.exists():
+            return []
+        kept = []
+        for line in codes_file.read_text().splitlines():
+            match = DEMO_CODE_LINE.fullmatch(line.strip())
+            if not match:
+                continue
+            case = selectors.case_for_receipt_code(typed_code=match["code"])
+            if case is not None and case.reference == match["reference"]:
+                kept.append(line.strip())
+        return kept

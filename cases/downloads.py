@@ -1,0 +1,20 @@
+"""A case's file as an HTTP download, for the reporter's pages and the staff's alike. Callers
+pass a case that came through their door (the follow-up session, or `selectors.access_case`)."""
+
+from django.http import FileResponse, Http404
+
+from . import selectors
+from .models import Case
+
+
+def attachment_download(*, case: Case, attachment_id: int) -> FileResponse:
+    """A case's file, always as a download (never shown inline), or 404 if not that case's."""
+    attachment = selectors.case_attachment(case=case, attachment_id=attachment_id)
+    if attachment is None:
+        raise Http404
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )

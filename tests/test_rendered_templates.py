@@ -1,0 +1,515 @@
+"""No template syntax reaches a visitor: every public page, in every state and every language.
+
+A `{# ... #}` comment spread over two lines is not a comment to Django, and a tag or variable
+broken the same way is not one either: each is sent as text. The walk below renders every public
+page of the URL configuration in each state a visitor can bring it to, as a browser would (forms
+are sent with the hidden fields of the page they are on), and fails on any `{#`, `#}`, `{%`, `%}`,
+`{{` or `}}` in the HTML, or in an e-mail sent on the way. A public URL pattern that the walk does
+not render, and that `NOT_PAGES` does not explain, fails the test too: a page added later must be
+added to the walk.
+"""
+
+import re
+from html.parser import HTMLParser
+from importlib import import_module
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings as django_settings
+from django.conf.urls.i18n import i18n_patterns
+from django.core import mail
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import LocalePrefixPattern, Resolver404, URLResolver, get_resolver, path, resolve
+from django.utils import translation
+
+from cases.models import Case, CaseType
+from tests import images
+from tests.cases.test_report import anonymous_report, erasure_request, receipt_code
+from tests.factories import reply_as_staff, submit
+
+pytestmark = pytest.mark.django_db
+
+LANGUAGES = [code for code, _name in django_settings.LANGUAGES]
+TEMPLATE_SYNTAX = ("{#", "#}", "{%", "%}", "{{", "}}")
+LANGUAGE_PREFIX = "<language>/"
+
+# Public URL patterns that are not pages, each with the reason; the walk still uses most of them.
+NOT_PAGES = {
+    "health/": "the load balancer's plain-text health check",
+    f"{LANGUAGE_PREFIX}report/proof/": "the proof download of the receipt page (a text file)",
+    f"{LANGUAGE_PREFIX}follow-up/case/proof/": "the proof download of the case page (a text file)",
+    f"{LANGUAGE_PREFIX}follow-up/case/files/<int:attachment_id>/": "an attachment download",
+    f"{LANGUAGE_PREFIX}follow-up/case/new-code/": "POST only; redirects to the case page",
+    f"{LANGUAGE_PREFIX}follow-up/leave/": "POST only; redirects to the follow-up login",
+}
+
+STAFF_REPLY = "We have read your message and are looking into it."
+WRONG_CODE = "0000 0000 0000 0000 0000"
+
+
+def _fail(request):
+    raise RuntimeError("a deliberate failure, to show the 500 page")
+
+
+def _deny(request):
+    raise PermissionDenied
+
+
+# This module is the URLconf of the walk: the project's patterns, with its error
+# handlers, plus two pages that fail on purpose, since no public page does.
+_project_urls = import_module(django_settings.ROOT_URLCONF)
+urlpatterns = _project_urls.urlpatterns + i18n_patterns(
+    path("test-only/server-error/", _fail), path("test-only/access-denied/", _deny)
+)
+handler400 = _project_urls.handler400
+handler403 = _project_urls.handler403
+handler404 = _project_urls.handler404
+handler500 = _project_urls.handler500
+
+
+def public_routes(patterns, prefix: str = ""):
+    """Every URL pattern of the configuration, as a route with its language prefix written
+    `<language>/`, except the admin site and static and uploaded files."""
+    skipped = (
+        "admin/",
+        django_settings.STATIC_URL.lstrip("/"),
+        (django_settings.MEDIA_URL or "").lstrip("/"),
+    )
+    for entry in patterns:
+        if isinstance(entry.pattern, LocalePrefixPattern):
+            route = prefix + LANGUAGE_PREFIX
+        else:
+            route = prefix + str(entry.pattern)
+        if any(part and route.startswith(part) for part in skipped):
+            continue
+        if isinstance(entry, URLResolver):
+            yield from public_routes(entry.url_patterns, route)
+        else:
+            yield route
+
+
+class _Forms(HTMLParser):
+    """The forms of a page: action (None if the form has none) and its hidden fields."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[tuple[str | None, dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "form":
+            self.forms.append((attributes.get("action"), {}))
+        elif tag == "input" and self.forms and (attributes.get("type") or "").lower() == "hidden":
+            if attributes.get("name"):
+                self.forms[-1][1][attributes["name"]] = attributes.get("value") or ""
+
+
+def hidden_fields(response, action: str) -> dict[str, str]:
+    """The hidden fields of the form of `response` that posts to `action`: what a browser sends
+    besides what the visitor typed (the CSRF token, a one-time submission token, a receipt code)."""
+    page_path = response.wsgi_request.path
+    parser = _Forms()
+    parser.feed(response.content.decode())
+    for form_action, fields in parser.forms:
+        if (form_action or page_path) == action:
+            return fields
+    raise AssertionError(f"no form posting to {action} on {page_path}")
+
+
+def template_syntax_in(text: str) -> list[str]:
+    found = []
+    for token in TEMPLATE_SYNTAX:
+        for match in re.finditer(re.escape(token), text):
+            context = text[max(0, match.start() - 60) : match.end() + 60].replace("\n", "⏎")
+            found.append(f"{token!r} in …{context}…")
+    return found
+
+
+class Walk:
+    """Visits the states of the public pages in one language and checks each page it gets."""
+
+    def __init__(self, language: str, capture_on_commit):
+        self.language = language
+        self.prefix = f"/{language}"
+        self._capture = capture_on_commit
+        self._visitors = 0
+        self.states: list[str] = []
+        self.routes: set[str] = set()
+        self.problems: list[str] = []
+
+    def visitor(self, **options) -> Client:
+        """A browser on a connection of its own, so that one state's counts (messages sent, wrong
+        codes) never decide another's."""
+        self._visitors += 1
+        assert self._visitors < 255
+        return Client(REMOTE_ADDR=f"192.0.2.{self._visitors}", **options)
+
+    def url(self, page: str) -> str:
+        return self.prefix + page
+
+    def get(self, state, page, *, client, status=200):
+        return self._visit(state, status, client, "get", self.url(page), None)
+
+    def post(self, state, page, data, *, client, status=200, form_on=None, token=True):
+        """Sends the form that posts to `page` from the page `form_on` (a response; by default a
+        fresh GET of `page`): its hidden fields, without the CSRF token if not `token`, and `data`
+        as typed."""
+        action = self.url(page)
+        if form_on is None:
+            form_on = client.get(action)
+        fields = hidden_fields(form_on, action)
+        if not token:
+            fields.pop("csrfmiddlewaretoken", None)
+        return self._visit(state, status, client, "post", action, {**fields, **data})
+
+    def _visit(self, state, status, client, method, url, data):
+        with self._capture(execute=True):  # e-mails are sent as after a real commit
+            if method == "get":
+                response = client.get(url, follow=True)
+            else:
+                response = client.post(url, data, follow=True)
+        name = f"{state} [{self.language}]"
+        assert response.status_code == status, f"{name}: {method.upper()} {url} gave {response.status_code}"
+        assert response["Content-Type"].startswith("text/html"), f"{name}: {response['Content-Type']}"
+        self.states.append(state)
+        self.problems += [f"{name}: {found}" for found in template_syntax_in(response.content.decode())]
+        self._record_route(response.wsgi_request.path)
+        return response
+
+    def _record_route(self, page_path: str) -> None:
+        with translation.override(self.language):
+            try:
+                route = resolve(page_path, urlconf=django_settings.ROOT_URLCONF).route
+            except Resolver404:  # a 404 page has no route of its own
+                return
+        own_prefix = f"{self.language}/"
+        self.routes.add(LANGUAGE_PREFIX + route[len(own_prefix) :] if route.startswith(own_prefix) else route)
+
+    def download(self, page, *, client, form_on=None):
+        """A file the site sends (a proof, an attachment): not a page, so not checked here."""
+        action = self.url(page)
+        if form_on is None:
+            response = client.get(action)
+        else:
+            response = client.post(action, hidden_fields(form_on, action))
+        assert response.status_code == 200, f"{action} gave {response.status_code}"
+        assert response["Content-Disposition"].startswith("attachment"), response["Content-Disposition"]
+        return response
+
+
+def site_pages(walk: Walk) -> None:
+    visitor = walk.visitor()
+    home = walk.get("home", "/", client=visitor)
+    walk.get("privacy notice", "/privacy/", client=visitor)
+    countries = sorted(set(re.findall(rf'href="{walk.prefix}/authorities/([^/"]+)/"', home.content.decode())))
+    assert countries, "the footer links to the supervisory authorities"
+    for country in countries:
+        walk.get(f"authority page, {country}", f"/authorities/{country}/", client=visitor)
+
+
+def report_form(walk: Walk) -> None:
+    visitor = walk.visitor()
+    walk.get("report form", "/report/", client=visitor)
+    for case_type in CaseType.values:
+        walk.get(f"report form, {case_type} asked for", f"/report/?type={case_type}", client=visitor)
+    walk.get("report form, an unknown type asked for", "/report/?type=gossip", client=visitor)
+
+    walk.post("report form, sent empty", "/report/", {}, client=walk.visitor(), status=400)
+    for case_type in CaseType.values:
+        for identity in ("anonymous", "identified"):
+            walk.post(
+                f"report form, {case_type} from an {identity} reporter, refused",
+                "/report/",
+                {"case_type": case_type, "identity": identity, "message": ""},
+                client=walk.visitor(),
+                status=400,
+            )
+    walk.post(
+        "report form, the honeypot filled in",
+        "/report/",
+        anonymous_report(website="http://spam.example"),
+        client=walk.visitor(),
+        status=400,
+    )
+
+
+def anonymous_case(walk: Walk) -> None:
+    """An anonymous report with files: its receipt, the case page with a message added, a staff
+    reply and the files listed, a refused message, and the proof of submission checked."""
+    reporter = walk.visitor()
+    form_page = reporter.get(walk.url("/report/"))
+    report = anonymous_report(
+        attachments=[
+            SimpleUploadedFile("photo.png", images.plain_png()),
+            SimpleUploadedFile("notes.pdf", images.PDF),
+        ]
+    )
+    receipt = walk.post(
+        "receipt page, an anonymous report", "/report/", report, client=reporter, form_on=form_page
+    )
+    code = receipt_code(receipt)
+    reference = re.search(r"TC-\d{4}-\d{5}", receipt.content.decode()).group(0)
+    for upload in report["attachments"]:
+        upload.seek(0)
+    walk.post(
+        "the same report sent twice", "/report/", report, client=reporter, form_on=form_page, status=409
+    )
+    walk.post(
+        "receipt page, saving not confirmed",
+        "/report/receipt/",
+        {},
+        client=reporter,
+        form_on=receipt,
+        status=400,
+    )
+    proof = walk.download("/report/proof/", client=reporter, form_on=receipt).content.decode()
+    proof = proof.strip().splitlines()[-1]
+    case_page = walk.post(
+        "case page, anonymous", "/report/receipt/", {"saved": "on"}, client=reporter, form_on=receipt
+    )
+
+    walk.post(
+        "case page, a message with a file added",
+        "/follow-up/case/",
+        {"message": "One more photo.", "attachments": [SimpleUploadedFile("more.png", images.plain_png())]},
+        client=reporter,
+    )
+    reply_as_staff(case=Case.objects.get(reference=reference), message=STAFF_REPLY)
+    case_page = walk.get("case page, a staff reply and files listed", "/follow-up/case/", client=reporter)
+    page = case_page.content.decode()
+    assert STAFF_REPLY in page
+    attachments = re.findall(rf'href="{walk.prefix}/follow-up/case/files/(\d+)/"', page)
+    assert len(attachments) == 3, "the report's two files and the one added are listed"
+    attachment = attachments[0]
+    walk.download(f"/follow-up/case/files/{attachment}/", client=reporter)
+    walk.download("/follow-up/case/proof/", client=reporter)
+    walk.post(
+        "case page, an empty message refused",
+        "/follow-up/case/",
+        {"message": ""},
+        client=reporter,
+        status=400,
+    )
+
+    walk.get("proof check", "/proof/", client=reporter)
+    walk.post("proof check, a bad proof", "/proof/", {"proof": "not-a-proof"}, client=reporter)
+    checked = walk.post("proof check, a good proof", "/proof/", {"proof": proof}, client=reporter)
+    assert reference in checked.content.decode()
+
+    # The session ends (the reporter closes the case page) with a message still to send.
+    walk.post(
+        "follow-up login, after closing the case page",
+        "/follow-up/leave/",
+        {},
+        client=reporter,
+        form_on=case_page,
+    )
+    ended = walk.post(
+        "follow-up login, the session ended with a message unsent",
+        "/follow-up/case/",
+        {"message": "Typed before the session ended."},
+        client=reporter,
+        form_on=case_page,
+        status=403,
+    )
+    walk.get("follow-up login", "/follow-up/", client=reporter)
+    walk.post(
+        "follow-up login, a wrong code",
+        "/follow-up/",
+        {"receipt_code": WRONG_CODE},
+        client=reporter,
+        status=400,
+    )
+    walk.post(
+        "case page, reopened with the unsent message",
+        "/follow-up/",
+        {"receipt_code": code, "draft": "Typed before the session ended."},
+        client=reporter,
+        form_on=ended,
+    )
+
+
+def too_many(walk: Walk, settings) -> None:
+    """The limits of the settings, reached as a visitor reaches them."""
+    limit = settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR
+    settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR = 1  # each message sent costs a receipt-code hash
+    sender = walk.visitor()
+    for sent in range(settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR):
+        receipt = walk.post(
+            f"receipt page, message {sent + 1} of the hour", "/report/", anonymous_report(), client=sender
+        )
+    walk.post(
+        "case page, opened at the limit", "/report/receipt/", {"saved": "on"}, client=sender, form_on=receipt
+    )
+    walk.post(
+        "case page, too many messages",
+        "/follow-up/case/",
+        {"message": "And another thing."},
+        client=sender,
+        status=429,
+    )
+    walk.post("report form, too many messages", "/report/", anonymous_report(), client=sender, status=429)
+    settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR = limit
+
+    robot = walk.visitor()
+    for attempt in range(settings.TRUSTCENTER_FOLLOWUP_FAILURES):
+        walk.post(
+            f"follow-up login, wrong code {attempt + 1}",
+            "/follow-up/",
+            {"receipt_code": f"{attempt + 1:020d}"},
+            client=robot,
+            status=400,
+        )
+    walk.post(
+        "follow-up login, too many wrong codes",
+        "/follow-up/",
+        {"receipt_code": WRONG_CODE},
+        client=robot,
+        status=429,
+    )
+    walk.post(
+        "receipt page's form, too many wrong codes",
+        "/report/receipt/",
+        {"saved": "on"},
+        client=robot,
+        form_on=receipt,
+        status=429,
+    )
+
+
+def identified_cases(walk: Walk) -> str:
+    """An identified reporter's case; a data-subject request with its e-mail address to confirm,
+    by code (wrong, then a new one asked for) and by the link of the e-mail. Returns the identified
+    reporter's receipt code."""
+    _case, code = submit(
+        case_type=CaseType.WHISTLEBLOWING,
+        language=walk.language,
+        is_anonymous=False,
+        message="The invoices of one supplier are paid twice.",
+        reporter_name="Ola Nordmann",
+        reporter_email="ola@example.com",
+        wants_notices=True,
+    )
+    walk.post(
+        "case page, an identified reporter", "/follow-up/", {"receipt_code": code}, client=walk.visitor()
+    )
+
+    requester = walk.visitor()
+    receipt = walk.post(
+        "receipt page, a data-subject request", "/report/", erasure_request(), client=requester
+    )
+    case_page = walk.post(
+        "case page, e-mail address not confirmed",
+        "/report/receipt/",
+        {"saved": "on"},
+        client=requester,
+        form_on=receipt,
+    )
+    assert 'id="confirm-heading"' in case_page.content.decode()
+    sent = [message.body for message in mail.outbox if "kari@example.com" in message.to]
+    emailed_code = re.search(r"^\s*(\d{6})\s*$", sent[-1], re.MULTILINE).group(1)
+    walk.post(
+        "case page, a wrong e-mail confirmation code",
+        "/follow-up/case/confirm-email/",
+        {"code": "111111" if emailed_code == "000000" else "000000"},
+        client=requester,
+        form_on=case_page,
+        status=400,
+    )
+    walk.post(
+        "case page, a new code sent", "/follow-up/case/new-code/", {}, client=requester, form_on=case_page
+    )
+
+    link = urlsplit(re.search(r"https?://\S+/confirm/\?t=\S+", mail.outbox[-1].body).group(0))
+    assert link.path == walk.url("/confirm/"), link
+    confirm_page = walk.get("e-mail confirmation link", f"/confirm/?{link.query}", client=requester)
+    walk.post("e-mail confirmation link, confirmed", "/confirm/", {}, client=requester, form_on=confirm_page)
+    walk.post("e-mail confirmation link, used again", "/confirm/", {}, client=requester, form_on=confirm_page)
+    walk.post(
+        "e-mail confirmation link, a bad token",
+        "/confirm/",
+        {"token": "not-a-token"},
+        client=requester,
+        form_on=confirm_page,
+    )
+    walk.get("e-mail confirmation link, without its token", "/confirm/", client=requester)
+    walk.get("case page, e-mail address confirmed", "/follow-up/case/", client=requester)
+    return code
+
+
+def error_pages(walk: Walk, code: str) -> None:
+    visitor = walk.visitor(raise_request_exception=False)
+    walk.get("404 page", "/no-such-page/", client=visitor, status=404)
+    walk.get("404 page, an unknown country", "/authorities/atlantis/", client=visitor, status=404)
+    too_many_fields = "&".join(f"f{n}=x" for n in range(django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    walk.get("400 page", f"/report/?{too_many_fields}", client=visitor, status=400)
+    walk.get("403 page", "/test-only/access-denied/", client=visitor, status=403)
+    walk.get("500 page", "/test-only/server-error/", client=visitor, status=500)
+
+    # Forms sent without their CSRF token (as when it expired): the generic page, or the form
+    # given back with what was typed.
+    strict = walk.visitor(enforce_csrf_checks=True)
+    walk.post(
+        "CSRF failure page", "/follow-up/", {"receipt_code": code}, client=strict, token=False, status=403
+    )
+    walk.post(
+        "report form, after an expired form token",
+        "/report/",
+        anonymous_report(),
+        client=strict,
+        token=False,
+        status=403,
+    )
+    walk.post(
+        "follow-up login, the session and the form token expired",
+        "/follow-up/case/",
+        {"message": "Typed too long ago."},
+        client=strict,
+        form_on=walk.get("follow-up login, before an expired form token", "/follow-up/", client=strict),
+        token=False,
+        status=403,
+    )
+    case_page = walk.post(
+        "case page, opened with CSRF checks", "/follow-up/", {"receipt_code": code}, client=strict
+    )
+    walk.post(
+        "case page, after an expired form token",
+        "/follow-up/case/",
+        {"message": "Typed too long ago."},
+        client=strict,
+        form_on=case_page,
+        token=False,
+        status=403,
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_template_syntax_reaches_any_public_page_in_any_state(
+    language, settings, django_capture_on_commit_callbacks
+):
+    routes = set(public_routes(get_resolver().url_patterns))
+    assert set(NOT_PAGES) <= routes, f"NOT_PAGES names patterns that are gone: {set(NOT_PAGES) - routes}"
+    settings.ROOT_URLCONF = __name__  # the project's patterns, and two that fail on purpose
+    settings.TRUSTCENTER_FOLLOWUP_FAILURES = 2  # fewer wrong codes (each costs a hash) to reach the limit
+    walk = Walk(language, django_capture_on_commit_callbacks)
+
+    site_pages(walk)
+    report_form(walk)
+    anonymous_case(walk)
+    too_many(walk, settings)
+    code = identified_cases(walk)
+    error_pages(walk, code)
+
+    assert len(walk.states) == len(set(walk.states)), "each state is named once"
+    unrendered = routes - walk.routes - set(NOT_PAGES)
+    assert not unrendered, (
+        f"public URL patterns neither rendered nor listed in NOT_PAGES: {sorted(unrendered)}"
+    )
+    for message in mail.outbox:
+        walk.problems += [
+            f"e-mail {message.subject!r}: {found}"
+            for found in template_syntax_in(message.subject + message.body)
+        ]
+    assert not walk.problems, f"template syntax in {len(walk.problems)} places:\n" + "\n".join(walk.problems)
