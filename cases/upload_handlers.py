@@ -7,7 +7,7 @@ from django.core.files.uploadhandler import TemporaryFileUploadHandler
 class SizeLimitedUploadHandler(TemporaryFileUploadHandler):
     """Django's temporary-file handler, which stops keeping a file's bytes once the form would
     refuse the file for its size: past the limit for one file, or past the limit for all files
-    together (counting, like `AttachmentsField`, only files within their own limit).
+    together (counting, like `uploads.check_files`, only files within their own limit).
 
     The file still reports its full size, so the form names it as too large and never reads
     what was left out. A 5 GB upload costs the parser's time, not the disk's space; the proxy in

@@ -231,8 +231,9 @@ def celery_settings_for_broker(broker_url: str) -> dict:
 def _forget_broker_connections() -> None:
     # Pools are cached on the app and, per broker, in kombu's global pool groups.
     pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    # Private attributes: Celery has no public way to drop its cached pools.
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @contextlib.contextmanager

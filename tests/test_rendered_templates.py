@@ -462,15 +462,6 @@ def error_pages(walk: Walk, code: str) -> None:
         token=False,
         status=403,
     )
-    walk.post(
-        "follow-up login, the session and the form token expired",
-        "/follow-up/case/",
-        {"message": "Typed too long ago."},
-        client=strict,
-        form_on=walk.get("follow-up login, before an expired form token", "/follow-up/", client=strict),
-        token=False,
-        status=403,
-    )
     case_page = walk.post(
         "case page, opened with CSRF checks", "/follow-up/", {"receipt_code": code}, client=strict
     )

@@ -71,7 +71,9 @@ def msgids(catalogue: Path) -> set[tuple[str, str]]:
     """The (msgctxt, msgid) of every live entry of a .po or .pot file: not the header, not the
     obsolete (#~) entries. Strings stay as written, escapes and all; only the line breaks of long
     strings are joined, so files wrapped differently compare equal."""
-    entries, fields, current = set(), {}, None
+    entries: set[tuple[str, str]] = set()
+    fields: dict[str, str] = {}
+    current: str | None = None
 
     def close():
         if fields.get("msgid"):

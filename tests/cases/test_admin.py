@@ -90,6 +90,7 @@ def test_staff_read_attachments_through_the_admin_only(staff_client):
     case, _ = submit()
     add_reporter_message(
         case=case,
+        client_key="reporter",
         message="file",
         uploads=[Upload(name="n.txt", data=b"notes", kind=identify_upload(b"notes"))],
     )

@@ -38,7 +38,9 @@ def admin_change(client, case, **fields):
     return client.post(f"/admin/cases/case/{case.pk}/change/", data)
 
 
-def test_a_status_change_and_a_reply_saved_together_send_one_notice(client, django_capture_on_commit_callbacks):
+def test_a_status_change_and_a_reply_saved_together_send_one_notice(
+    client, django_capture_on_commit_callbacks
+):
     case = identified_case(django_capture_on_commit_callbacks)
     handler = CaseHandlerFactory()
     client.force_login(handler)

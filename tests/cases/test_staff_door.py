@@ -137,7 +137,10 @@ def case():
 
 @pytest.fixture
 def case_urls(case):
-    urls = [(name, filled(name, parameters, pattern, case=case)) for name, parameters, pattern in admin_case_urls()]
+    urls = [
+        (name, filled(name, parameters, pattern, case=case))
+        for name, parameters, pattern in admin_case_urls()
+    ]
     return urls
 
 

@@ -17,7 +17,9 @@ def test_a_reporter_message_loaded_before_staff_closed_the_case_leaves_it_closed
     services.update_case(case=case, actor=CaseHandlerFactory(), status=CaseStatus.WAITING_FOR_REPORTER)
     loaded_by_reporter = type(case).objects.get(pk=case.pk)
     services.update_case(case=case, actor=CaseHandlerFactory(), status=CaseStatus.CLOSED)
-    services.add_reporter_message(case=loaded_by_reporter, client_key="reporter", message="One more thing", uploads=[])
+    services.add_reporter_message(
+        case=loaded_by_reporter, client_key="reporter", message="One more thing", uploads=[]
+    )
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED
     assert case.messages.filter(body="One more thing").exists()

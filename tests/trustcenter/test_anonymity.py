@@ -136,6 +136,7 @@ def server_environment(*, database_url: str, data_dir: Path, secret_key: str, ca
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "TRUSTCENTER_RECEIPT_SALT": secrets.token_urlsafe(24),
             "TRUSTCENTER_DATA_DIR": str(data_dir),
+            "TRUSTCENTER_SITE_URL": "http://127.0.0.1",  # production has no default
             "TRUSTCENTER_CLIENT_ADDRESS_HEADER": "HTTP_X_FORWARDED_FOR",
             # The proxy's network, as gunicorn.conf.py asks when the proxy is not on 127.0.0.1: the
             # peer is a trusted proxy. (This gates only X-Forwarded-Proto and the like; gunicorn

@@ -1,0 +1,47 @@
+"""Dependencies point one way (DESIGN.md §4): views, admin and tasks call services and selectors;
+selectors never import services; services never import forms or views."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, by absolute name (relative imports resolved in its package)."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            modules.add(base)
+            modules.update(f"{base}.{alias.name}" for alias in node.names)
+    return modules
+
+
+@pytest.mark.parametrize(
+    ("module", "must_not_import"),
+    [
+        ("cases/selectors.py", {"cases.services", "cases.views", "cases.forms", "cases.admin"}),
+        ("cases/services.py", {"cases.views", "cases.forms", "cases.admin"}),
+        ("cases/admin.py", {"cases.views"}),
+        ("cases/uploads.py", {"cases.forms", "cases.views", "cases.services", "django.forms"}),
+        ("cases/questions.py", {"cases.forms", "cases.views", "cases.services", "django.forms", "django.db"}),
+        ("trustcenter/services.py", {"cases", "cases.models", "cases.services"}),
+    ],
+)
+def test_dependencies_point_one_way(module, must_not_import):
+    imported = imported_modules(ROOT / module)
+    assert imported & must_not_import == set()
+
+
+def test_the_check_itself_sees_relative_imports():
+    assert "cases.services" in imported_modules(ROOT / "cases/views.py")
+    assert "cases.selectors" in imported_modules(ROOT / "cases/services.py")
