@@ -2,10 +2,9 @@ import re
 
 import pytest
 
-from cases.uploads import Upload
 from cases.models import CaseMessage, CaseStatus, CaseType, MessageAuthor
 from cases.services import add_reporter_message
-from cases.uploads import identify_upload
+from cases.uploads import Upload, identify_upload
 from tests.factories import StaffFactory, submit
 
 pytestmark = pytest.mark.django_db
