@@ -161,6 +161,8 @@ class Client:
         body = multipart(
             {
                 "csrfmiddlewaretoken": self.token,
+                # Each message its own form, as a browser sends it: a fresh one-time token.
+                "submission_token": secrets.token_urlsafe(24),
                 "case_type": "general_inquiry",
                 "general_inquiry__topic": "Job applications",
                 "identity": "anonymous",
@@ -305,7 +307,7 @@ def forget_rate_limits() -> None:
         window_secrets = [
             (int(name.rsplit(":", 1)[1]), pickle.loads(value))
             for name in names
-            if ":ratelimit:secret:" in name and (value := cache.get(name)) is not None
+            if ":ratelimit:secret:" in name and isinstance(value := cache.get(name), bytes)
         ]
         ours = [
             name

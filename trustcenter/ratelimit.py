@@ -93,33 +93,34 @@ def counter_name(*, scope: str, client_key: "ClientKey | str", window_secret: st
     return f"ratelimit:{scope}:{digest}:{index}"
 
 
-def _window_secrets(*, window_seconds: int, now: float, create: bool) -> tuple[str | None, str | None]:
-    """The secrets of the current window and of the one before, as far as they exist. With
-    create, the current one is made if missing: cache.add is atomic, so every process racing to
-    make it ends up with the same one."""
+def _window_secrets(*, window_seconds: int, now: float) -> tuple[str | None, str | None]:
+    """The secrets of the current window and of the one before, where they exist."""
     index = _window_index(window_seconds=window_seconds, now=now)
-    current_name = secret_name(window_seconds=window_seconds, index=index)
-    previous_name = secret_name(window_seconds=window_seconds, index=index - 1)
-    found = cache.get_many([current_name, previous_name])
-    current, previous = found.get(current_name), found.get(previous_name)
+    names = [secret_name(window_seconds=window_seconds, index=window) for window in (index, index - 1)]
+    found = cache.get_many(names)
+    return found.get(names[0]), found.get(names[1])
+
+
+def _make_current_secret(*, window_seconds: int, now: float) -> str:
+    """Makes the current window's secret. cache.add is atomic, so of processes racing to make
+    it, one wins and the others read the winner's: all count under the same one."""
+    index = _window_index(window_seconds=window_seconds, now=now)
+    name = secret_name(window_seconds=window_seconds, index=index)
     timeout = _seconds_to_end_of_next_window(window_seconds=window_seconds, index=index, now=now)
     for _attempt in range(3):
-        if current is not None or not create:
-            break
         candidate = secrets.token_hex(32)
-        if cache.add(current_name, candidate, timeout=timeout):
-            current = candidate
-        else:
-            current = cache.get(current_name)  # another process made it first
-    if create and current is None:
-        raise RuntimeError("the cache keeps no rate-limit secret")
-    return current, previous
+        if cache.add(name, candidate, timeout=timeout):
+            return candidate
+        made = cache.get(name)  # another process made it first
+        if made is not None:
+            return made
+    raise RuntimeError("the cache keeps no rate-limit secret")
 
 
 def _counts(*, scope: str, client_key: "ClientKey | str", window_seconds: int, now: float) -> tuple[int, int]:
     """Hits in the current window and in the one before (none in a window without a secret)."""
     index = _window_index(window_seconds=window_seconds, now=now)
-    window_secrets = _window_secrets(window_seconds=window_seconds, now=now, create=False)
+    window_secrets = _window_secrets(window_seconds=window_seconds, now=now)
     names = [
         counter_name(scope=scope, client_key=client_key, window_secret=secret, index=window)
         if secret is not None
@@ -138,7 +139,9 @@ def _count(
     """Counts one hit in the current window: its counter's name, its count now, and the secret
     of the window before (to read that window's count with)."""
     index = _window_index(window_seconds=window_seconds, now=now)
-    current_secret, previous_secret = _window_secrets(window_seconds=window_seconds, now=now, create=True)
+    current_secret, previous_secret = _window_secrets(window_seconds=window_seconds, now=now)
+    if current_secret is None:
+        current_secret = _make_current_secret(window_seconds=window_seconds, now=now)
     name = counter_name(scope=scope, client_key=client_key, window_secret=current_secret, index=index)
     # The counter expires with its window's secret, at the end of the next window. It is only
     # ever counted in its own window, so it cannot expire between the check and the increment.

@@ -306,9 +306,10 @@ def assert_counted_only_under_the_window_secret(server: Server, keys: list[str])
     window = 3600  # TRUSTCENTER_SUBMISSION_WINDOW_SECONDS: the server's environment leaves the default
     # Django stores "ratelimit:..." as ":1:ratelimit:..." (key prefix and version).
     stored_secrets = {
-        int(key.rsplit(":", 1)[1]): pickle.loads(client.get(key))
+        int(key.rsplit(":", 1)[1]): pickle.loads(value)
         for key in keys
         if key.split(":", 2)[2].startswith(f"ratelimit:secret:{window}:")
+        and isinstance(value := client.get(key), bytes)
     }
     assert stored_secrets, keys
     reporter = ClientKey.from_address(PROBE_ADDRESS)
