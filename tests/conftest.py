@@ -4,7 +4,10 @@ import os
 
 import pytest
 from django.core.cache import cache
+from PIL import ImageFile
 
+from cases import uploads
+from tests import images
 from trustcenter.celery import app as celery_app
 
 pytest_plugins = ["tests.services"]
@@ -32,3 +35,29 @@ def _isolated(request, settings, tmp_path):
     celery_app.conf.task_always_eager = eager
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """How many times pixels were decoded (Pillow's load) and images stripped of metadata; both
+    still happen, only counted."""
+    counts = {"load": 0, "strip": 0}
+    original_load, original_strip = ImageFile.ImageFile.load, uploads.strip_image_metadata
+
+    def counting_load(image, *args, **kwargs):
+        counts["load"] += 1
+        return original_load(image, *args, **kwargs)
+
+    def counting_strip(*args, **kwargs):
+        counts["strip"] += 1
+        return original_strip(*args, **kwargs)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    monkeypatch.setattr(uploads, "strip_image_metadata", counting_strip)
+    return counts
+
+
+@pytest.fixture(scope="session")
+def huge_png() -> bytes:
+    """6300 x 6300 pixels (39.7 megapixels, under the limit for one image) in about 5 KB."""
+    return images.png_of(6300, 6300)

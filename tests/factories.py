@@ -29,7 +29,9 @@ class CaseHandlerFactory(StaffFactory):
     @factory.post_generation
     def case_permissions(self, create, extracted, **kwargs):
         self.user_permissions.add(
-            *Permission.objects.filter(content_type__app_label="cases", codename__in=["view_case", "change_case"])
+            *Permission.objects.filter(
+                content_type__app_label="cases", codename__in=["view_case", "change_case"]
+            )
         )
 
 

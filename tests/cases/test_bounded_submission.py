@@ -7,7 +7,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from cases.models import Case
 from tests import images
 from tests.cases.test_report import URL, anonymous_report, attachment_errors, files_to_choose_again
-from tests.cases.test_uploads import decodes, huge_png  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +18,7 @@ def pictures(data: bytes, count: int) -> list[SimpleUploadedFile]:
 def test_the_45_large_pictures_of_an_invalid_report_are_refused_at_their_field_undecoded(
     client,
     decodes,
-    huge_png,  # noqa: F811
+    huge_png,
 ):
     response = client.post(URL, anonymous_report(case_type="", attachments=pictures(huge_png, 45)))
     assert response.status_code == 400
@@ -28,7 +27,7 @@ def test_the_45_large_pictures_of_an_invalid_report_are_refused_at_their_field_u
     assert "A pallet rack leans over the walkway." in response.content.decode()  # nothing typed is lost
 
 
-def test_pictures_over_the_budget_for_one_message_are_refused_undecoded(client, decodes, huge_png):  # noqa: F811
+def test_pictures_over_the_budget_for_one_message_are_refused_undecoded(client, decodes, huge_png):
     response = client.post(URL, anonymous_report(attachments=pictures(huge_png, 4)))  # 159 megapixels
     assert response.status_code == 400
     assert attachment_errors(response).startswith("Together the pictures are too large: 159 megapixels")
@@ -50,7 +49,7 @@ def test_pictures_are_decoded_only_once_the_rest_of_the_form_is_valid(client, de
 
 def test_invalid_and_refused_submissions_count_against_the_client_s_limit(
     client, settings, decodes, huge_png
-):  # noqa: F811
+):
     settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR = 3
     for _ in range(3):
         assert (

@@ -254,32 +254,6 @@ class Received:
         return self._data
 
 
-@pytest.fixture
-def decodes(monkeypatch):
-    """How many times pixels were decoded (Pillow's load) and images stripped of metadata; both
-    still happen, only counted."""
-    counts = {"load": 0, "strip": 0}
-    original_load, original_strip = ImageFile.ImageFile.load, uploads.strip_image_metadata
-
-    def counting_load(image, *args, **kwargs):
-        counts["load"] += 1
-        return original_load(image, *args, **kwargs)
-
-    def counting_strip(*args, **kwargs):
-        counts["strip"] += 1
-        return original_strip(*args, **kwargs)
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
-    monkeypatch.setattr(uploads, "strip_image_metadata", counting_strip)
-    return counts
-
-
-@pytest.fixture(scope="session")
-def huge_png() -> bytes:
-    """6300 x 6300 pixels (39.7 megapixels, under the limit for one image) in about 5 KB."""
-    return images.png_of(6300, 6300)
-
-
 def _codes(raised) -> list:
     return [error.code for error in raised.value.error_list]
 

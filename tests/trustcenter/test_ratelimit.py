@@ -44,7 +44,7 @@ def stored_names() -> list[str]:
     """The name of every live entry in the default cache, as the code wrote it (without Django's
     prefix and version): what a copy of the cache taken now would hold."""
     backend: Any = caches["default"]  # reached into: what it stores, not what it answers
-    if type(backend) is LocMemCache:  # it drops an expired entry only when that is read
+    if isinstance(caches["default"], LocMemCache):  # it drops an expired entry only when that is read
         raw = [name for name in backend._cache if not backend._has_expired(name)]
     else:
         raw = [name.decode() for name in backend._cache.get_client().scan_iter(count=1000)]

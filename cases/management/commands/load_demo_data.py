@@ -100,10 +100,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, codes_file: Path | None = None, **options):
+        staff = demo_staff_user()
+        staff.is_staff = staff.is_superuser = True
+        password = secrets.token_urlsafe(12)
+        staff.set_password(password)
+        staff.save()
         if Case.objects.exists():
             code_lines = self.saved_code_lines(codes_file)
         else:
-            code_lines = self.load_cases()
+            code_lines = self.load_cases(staff=staff)
             if codes_file is not None:
                 codes_file.parent.mkdir(parents=True, exist_ok=True)
                 # Receipt codes open cases: only this user may read them.
@@ -112,20 +117,19 @@ class Command(BaseCommand):
                     file.write("".join(f"{line}\n" for line in code_lines))
         for line in code_lines:
             self.stdout.write(line)
-        password = secrets.token_urlsafe(12)
-        user, _created = get_user_model().objects.get_or_create(username="staff", defaults={"is_staff": True})
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
         self.stdout.write(self.style.SUCCESS(f"Staff login: staff / {password}"))
 
-    def load_cases(self) -> list[str]:
+    def load_cases(self, *, staff) -> list[str]:
         code_lines = []
+        # An operator's command is no client to limit: a key of its own for this run.
+        client_key = f"load_demo_data:{secrets.token_hex(8)}"
         for number, (case_type, anonymous, details, message, status) in enumerate(DEMO_CASES, start=1):
             submitted = services.submit_case(
+                client_key=client_key,
                 case_type=case_type,
                 language="en",
                 is_anonymous=anonymous,
+                subject_right=DEMO_SUBJECT_RIGHTS.get(message, ""),
                 details=dict(details),
                 message=message,
                 uploads=[],
@@ -134,12 +138,15 @@ class Command(BaseCommand):
                 wants_notices=not anonymous,
             )
             if status:
-                services.change_status(case=submitted.case, status=status)
-            if status == CaseStatus.WAITING_FOR_REPORTER:
-                services.reply_as_staff(
+                services.update_case(
                     case=submitted.case,
-                    staff_user=None,
-                    message="Thank you. Can you tell us which supplier?",
+                    actor=staff,
+                    status=status,
+                    reply=(
+                        "Thank you. Can you tell us which supplier?"
+                        if status == CaseStatus.WAITING_FOR_REPORTER
+                        else ""
+                    ),
                 )
             code_lines.append(f"demo case {submitted.case.reference}: receipt code {submitted.receipt_code}")
         return code_lines
