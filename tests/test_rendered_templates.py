@@ -497,7 +497,6 @@ def test_no_template_syntax_reaches_any_public_page_in_any_state(
     code = identified_cases(walk)
     error_pages(walk, code)
 
-    print("STATES", len(walk.states), sorted(walk.routes))
     assert len(walk.states) == len(set(walk.states)), "each state is named once"
     unrendered = routes - walk.routes - set(NOT_PAGES)
     assert not unrendered, (
