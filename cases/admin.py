@@ -12,8 +12,8 @@ from .models import Case, CaseEvent, CaseMessage, CaseType
 
 class CaseMessageInline(admin.TabularInline):
     model = CaseMessage
-    fields = ["created_at", "author", "body", "files"]
-    readonly_fields = fields
+    readonly_fields = ("created_at", "author", "body", "files")
+    fields = readonly_fields
     extra = 0
     can_delete = False
 
@@ -39,8 +39,8 @@ class CaseEventInline(admin.TabularInline):
     """The case's history: who changed what, and when."""
 
     model = CaseEvent
-    fields = ["created_at", "actor", "kind", "data"]
-    readonly_fields = fields
+    readonly_fields = ("created_at", "actor", "kind", "data")
+    fields = readonly_fields
     extra = 0
     can_delete = False
     verbose_name_plural = _("history")

@@ -41,16 +41,22 @@ ANONYMOUS_TYPES = {choice for choice in CaseType.values if choice != CaseType.SU
 
 def question_field(question: questions.Question) -> forms.Field:
     """The form field that asks a question of the schema (cases/questions.py)."""
-    common = {"label": question.label, "help_text": question.help_text, "required": False}
+    field: forms.Field
     if question.kind is questions.Kind.DATE:
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
-    if question.kind is questions.Kind.CHOICE:
-        return forms.ChoiceField(choices=question.choices, widget=forms.RadioSelect, **common)
-    if question.kind is questions.Kind.LINE:
-        return forms.CharField(max_length=question.max_length, **common)
-    return forms.CharField(
-        max_length=question.max_length, widget=forms.Textarea(attrs={"rows": 2}), **common
-    )
+        field = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    elif question.kind is questions.Kind.CHOICE:
+        field = forms.ChoiceField(required=False, choices=question.choices, widget=forms.RadioSelect)
+    elif question.kind is questions.Kind.LINE:
+        field = forms.CharField(required=False, max_length=question.max_length)
+    else:
+        field = forms.CharField(
+            required=False, max_length=question.max_length, widget=forms.Textarea(attrs={"rows": 2})
+        )
+    # Never required by the field: the page hides other types' questions, and the schema's
+    # rules decide (TrustMessageForm.clean).
+    field.label = question.label
+    field.help_text = question.help_text
+    return field
 
 
 def question_field_name(case_type: str, question: str) -> str:

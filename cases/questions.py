@@ -9,9 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise, StrPromise
 
 from .models import CaseType, SubjectRight
 
@@ -23,7 +26,7 @@ class Kind(Enum):
     CHOICE = "choice"  # one of `choices`
 
 
-ONGOING_CHOICES: tuple[tuple[str, Promise], ...] = (
+ONGOING_CHOICES: "tuple[tuple[str, StrPromise], ...]" = (
     ("yes", _("Yes")),
     ("no", _("No")),
     ("unknown", _("I don't know")),
@@ -34,11 +37,11 @@ ONGOING_CHOICES: tuple[tuple[str, Promise], ...] = (
 class Question:
     name: str
     kind: Kind
-    label: Promise
+    label: "StrPromise"
     required: bool = False
-    help_text: Promise | str = ""
+    help_text: "StrOrPromise" = ""
     max_length: int = 2000
-    choices: tuple[tuple[str, Promise], ...] = field(default=())
+    choices: "tuple[tuple[str, StrOrPromise], ...]" = field(default=())
 
 
 # The one question whose answer is not kept in Case.details but in Case.subject_right.
@@ -54,7 +57,7 @@ def _when() -> Question:
     )
 
 
-def _ongoing(name: str, label: Promise, *, required: bool) -> Question:
+def _ongoing(name: str, label: "StrPromise", *, required: bool) -> Question:
     return Question(name, Kind.CHOICE, label, required=required, choices=ONGOING_CHOICES)
 
 
@@ -123,7 +126,7 @@ def answer_errors(
     they may be stored. Answers as stored: dates as ISO text, choices as their values."""
     errors: dict[str, list[str]] = {}
 
-    def refuse(name: str, message: Promise | str) -> None:
+    def refuse(name: str, message: "StrOrPromise") -> None:
         errors.setdefault(name, []).append(str(message))
 
     if case_type not in QUESTIONS:

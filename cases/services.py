@@ -166,10 +166,12 @@ def _as_stored(uploads: list[Upload], *, anonymous: bool) -> list[Upload]:
     for number, upload in enumerate(uploads, start=1):
         if upload.kind.is_image:
             upload = decoded.get(id(upload), upload)
+            stripped = upload.data_without_metadata
+            assert stripped is not None, "decode_images makes the copy without metadata"
             upload = replace(
                 upload,
                 name=f"image-{number}.{upload.kind.extension}",
-                data=upload.data_without_metadata,
+                data=stripped,
                 data_without_metadata=None,
                 metadata_removed=True,
             )

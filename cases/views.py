@@ -143,7 +143,7 @@ def _report_csrf_failure(request):
     return _report_page(request, form, status=403)
 
 
-report.csrf_failure = _report_csrf_failure
+report.csrf_failure = _report_csrf_failure  # type: ignore[attr-defined]  # read by trustcenter.views
 
 
 def _start_followup_session(request, case: Case) -> None:
@@ -192,7 +192,7 @@ def receipt_saved(request, case: Case):
         return _receipt_page(
             request,
             case=case,
-            code=receipts.normalise_code(request.POST["receipt_code"]),
+            code=receipts.normalise_code(request.POST["receipt_code"]) or "",
             saved_form=form,
             status=400,
         )
@@ -333,7 +333,7 @@ def _followup_case_csrf_failure(request):
     return _followup_case_page(request, case, form=form, status=403)
 
 
-followup_case.csrf_failure = _followup_case_csrf_failure
+followup_case.csrf_failure = _followup_case_csrf_failure  # type: ignore[attr-defined]
 
 
 @never_cache
