@@ -82,11 +82,10 @@ class StaleCase(Exception):
 
 
 def _seconds_refused(*, scope: str, client_key, window_seconds: int, limit: int) -> int | None:
-    if ratelimit.hits_so_far(scope=scope, client_key=client_key, window_seconds=window_seconds) < limit:
-        return None
-    return ratelimit.seconds_until_allowed(
+    seconds = ratelimit.seconds_until_allowed(
         scope=scope, client_key=client_key, window_seconds=window_seconds, limit=limit
     )
+    return seconds or None
 
 
 def _take_attempt(*, scope: str, client_key, window_seconds: int, limit: int, refusal) -> ratelimit.Attempt:
@@ -296,7 +295,8 @@ def _check_report(
 
 def _take_message_allowance(client_key) -> None:
     """Counts one message against the client's hourly limit, before anything else is done with
-    it; refuses it past the limit. Refused and invalid messages count too."""
+    it; refuses it past the limit (a message refused by the limit is not counted, so waiting is
+    all it takes). Messages refused as invalid count too (`count_refused_message`)."""
     _take_attempt(
         scope="submit",
         client_key=client_key,
