@@ -30,6 +30,7 @@ COPY . .
 RUN DJANGO_DEBUG=false \
     DJANGO_SECRET_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
     DJANGO_ALLOWED_HOSTS=build.invalid \
+    TRUSTCENTER_SITE_URL=https://build.invalid \
     TRUSTCENTER_RECEIPT_SALT="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(24))')" \
     sh -c 'python manage.py compilemessages --ignore=.venv -v 0 && python manage.py collectstatic --noinput -v 0'
 

@@ -10,15 +10,31 @@ from .downloads import attachment_download
 from .models import Case, CaseEvent, CaseMessage, CaseType
 
 
-class CaseMessageInline(admin.TabularInline):
-    model = CaseMessage
-    readonly_fields = ("created_at", "author", "body", "files")
-    fields = readonly_fields
+class CaseReadOnlyInline(admin.TabularInline):
+    """Parts of a case, shown on its page only: whoever may view the case (it came through
+    `CaseAdmin.get_queryset`, that is `visible_cases`) sees them; nobody adds or deletes them."""
+
     extra = 0
     can_delete = False
 
+    def has_view_permission(self, request, obj=None):
+        # The right to view cases, not one of its own: the case itself came through the door.
+        return request.user.has_perm(selectors.VIEW_CASES_PERMISSION)
+
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CaseMessageInline(CaseReadOnlyInline):
+    model = CaseMessage
+    readonly_fields = ("created_at", "author", "body", "files")
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("case").prefetch_related("attachments")
 
     @admin.display(description=_("files"))
     def files(self, message):
@@ -35,21 +51,16 @@ class CaseMessageInline(admin.TabularInline):
         )
 
 
-class CaseEventInline(admin.TabularInline):
+class CaseEventInline(CaseReadOnlyInline):
     """The case's history: who changed what, and when."""
 
     model = CaseEvent
     readonly_fields = ("created_at", "actor", "kind", "data")
     fields = readonly_fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = _("history")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
+        return super().get_queryset(request).select_related("case", "actor")
 
 
 class CaseAdminForm(forms.ModelForm):
@@ -172,6 +183,12 @@ class CaseAdmin(admin.ModelAdmin):
             messages.error(
                 request, _("Someone changed this case's status at the same moment: check it again.")
             )
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Django looks the object up before it checks the permission, and answers a case it
+        # cannot find with a redirect that says it was deleted: the door answers first.
+        selectors.access_case(user=request.user, case_id=int(object_id) if object_id.isdigit() else 0)
+        return super().history_view(request, object_id, extra_context)
 
     def get_urls(self):
         return [

@@ -412,7 +412,7 @@ def identified_cases(walk: Walk) -> str:
         form_on=receipt,
     )
     assert 'id="confirm-heading"' in case_page.content.decode()
-    sent = [message.body for message in mail.outbox if "kari@example.com" in message.to]
+    sent = [str(message.body) for message in mail.outbox if "kari@example.com" in message.to]
     emailed_code = re.search(r"^\s*(\d{6})\s*$", sent[-1], re.MULTILINE).group(1)
     walk.post(
         "case page, a wrong e-mail confirmation code",
@@ -426,7 +426,7 @@ def identified_cases(walk: Walk) -> str:
         "case page, a new code sent", "/follow-up/case/new-code/", {}, client=requester, form_on=case_page
     )
 
-    link = urlsplit(re.search(r"https?://\S+/confirm/\?t=\S+", mail.outbox[-1].body).group(0))
+    link = urlsplit(re.search(r"https?://\S+/confirm/\?t=\S+", str(mail.outbox[-1].body)).group(0))
     assert link.path == walk.url("/confirm/"), link
     confirm_page = walk.get("e-mail confirmation link", f"/confirm/?{link.query}", client=requester)
     walk.post("e-mail confirmation link, confirmed", "/confirm/", {}, client=requester, form_on=confirm_page)

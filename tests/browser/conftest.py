@@ -90,9 +90,12 @@ def new_visit(browser, live_server):
         page = context.new_page()
         visit = Visit(context=context, page=page)
         context.on("request", lambda request: visit.requests.append(request.url))
-        page.on(
-            "console", lambda message: message.type == "error" and visit.console_errors.append(message.text)
-        )
+
+        def keep_console_error(message) -> None:
+            if message.type == "error":
+                visit.console_errors.append(message.text)
+
+        page.on("console", keep_console_error)
         return visit
 
     yield open_visit

@@ -171,7 +171,7 @@ def public_pages(page, language: str, *, everything: bool = True):
     expect(page.locator("#confirm-heading")).to_be_visible()
     yield "case page, with a staff reply and the e-mail confirmation"
 
-    sent_code = re.search(r"^\s*(\d{6})\s*$", mail.outbox[-1].body, re.MULTILINE).group(1)
+    sent_code = re.search(r"^\s*(\d{6})\s*$", str(mail.outbox[-1].body), re.MULTILINE).group(1)
     page.locator("#id_code").fill("000000" if sent_code != "000000" else "111111")
     assert submit(page, page.locator("form:has(#id_code) button[type=submit]")) == 400
     expect(page.locator("#id_code")).to_have_attribute("aria-invalid", "true")
@@ -294,7 +294,7 @@ def identified_access_request(language: str) -> tuple[services.Case, str, str, s
         reporter_name="Kari Nordmann",
         reporter_email="kari@example.org",
     )
-    body = mail.outbox[-1].body
+    body = str(mail.outbox[-1].body)
     emailed_code = re.search(r"^\s*(\d{6})\s*$", body, re.MULTILINE).group(1)
     link = urlsplit(re.search(r"https?://\S+/confirm/\?t=\S+", body).group(0))
     assert link.path == f"/{language}/confirm/", link

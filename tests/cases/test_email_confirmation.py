@@ -53,7 +53,7 @@ def test_the_confirmation_email_comes_in_the_requesters_language(
 
 
 def sent_code() -> str:
-    return re.search(r"^(\d{6})$", mail.outbox[-1].body, re.MULTILINE).group(1)
+    return re.search(r"^(\d{6})$", str(mail.outbox[-1].body), re.MULTILINE).group(1)
 
 
 def test_the_requester_gets_a_code_and_a_link(django_capture_on_commit_callbacks):

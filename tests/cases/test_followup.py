@@ -93,7 +93,7 @@ def _text(value) -> str:
 
 def everything_in_the_database() -> str:
     """Every row of every table, with session data decoded (the DB backend signs and encodes it)."""
-    parts = []
+    parts: list[str] = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - a listed table
@@ -110,7 +110,7 @@ def everything_in_the_cache() -> tuple[list[str], bytes]:
         location = settings.CACHES["default"]["LOCATION"]
         return redis_contents(location[0] if isinstance(location, list | tuple) else location)
     assert backend == "django.core.cache.backends.locmem.LocMemCache", backend
-    return list(cache._cache), b"".join(cache._cache.values())
+    return list(cache._cache), b"".join(cache._cache.values())  # type: ignore[attr-defined]
 
 
 def forms_of(code: str) -> list[str]:

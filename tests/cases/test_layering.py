@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def imported_modules(path: Path) -> set[str]:
     """Every module a file imports, by absolute name (relative imports resolved in its package)."""
     package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
-    modules = set()
+    modules: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)

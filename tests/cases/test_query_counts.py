@@ -105,3 +105,28 @@ def test_the_admin_case_list_makes_the_same_queries_for_one_case_as_for_thirty(
     page = response.content.decode()
     for case in [first, *others]:
         assert case.reference in page
+
+
+def test_the_admin_case_page_makes_the_same_queries_for_one_message_as_for_many(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(StaffFactory(is_superuser=True))
+
+    def queries_for(case) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/admin/cases/case/{case.pk}/change/")
+        assert response.status_code == 200
+        return len(captured)
+
+    short, _code = submit()
+    long, _code = submit()
+    for number in range(9):
+        add_reporter_message(
+            case=long,
+            client_key=f"reporter-{number}",
+            message=f"Message {number}",
+            uploads=[text_upload(f"a{number}.txt"), text_upload(f"b{number}.txt")],
+        )
+        reply_as_staff(case=long, message=f"Reply {number}")
+    assert queries_for(long) == queries_for(short)

@@ -159,12 +159,17 @@ def test_it_finds_every_case_url_of_the_admin(case_urls):
 
 def test_a_staff_member_without_rights_is_refused_on_every_case_url(client, case, case_urls):
     client.force_login(StaffFactory())
+    wrong = []
     for name, url in case_urls:
         for method in ("get", "post"):
             response = getattr(client, method)(url, POSTED if method == "post" else None)
             where = f"{method.upper()} {url} ({name})"
-            assert response.status_code == 403, f"{where} answers {response.status_code}, not 403"
+            if response.status_code != 403:
+                wrong.append(
+                    f"{where} answers {response.status_code} {response.get('Location', '')}, not 403"
+                )
             assert_shows_nothing_of(case, response, where)
+    assert not wrong, "\n".join(wrong)
     assert_unchanged(case)
 
 

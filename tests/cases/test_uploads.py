@@ -183,7 +183,7 @@ def test_an_animation_of_too_many_frames_is_refused():
     assert raised.value.code == "too_large"
 
 
-def _frames(data: bytes) -> list[tuple[bytes, int]]:
+def _frames(data: bytes) -> list[tuple[bytes, int | None]]:
     """Each frame's pixels as Pillow composes them (RGBA), and how long it shows."""
     with Image.open(io.BytesIO(data)) as image:
         return [

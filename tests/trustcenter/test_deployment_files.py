@@ -48,6 +48,7 @@ def instructions(dockerfile_text: str, keyword: str) -> list[str]:
 
 def load_gunicorn_conf(name: str = "gunicorn_conf_under_test"):
     spec = importlib.util.spec_from_file_location(name, ROOT / "gunicorn.conf.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
