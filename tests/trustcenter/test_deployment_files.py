@@ -299,6 +299,7 @@ def test_the_dockerfile_builds_a_production_image(dockerfile):
     # Collected static files need the production storage, hence DJANGO_DEBUG=false at build time.
     build_step = next(run for run in runs if "collectstatic" in run)
     assert "DJANGO_DEBUG=false" in build_step and "DJANGO_SECRET_KEY=" in build_step
+    assert "TRUSTCENTER_SITE_URL=" in build_step  # production settings refuse to start without it
     # The build-time secrets stay in that step: never an ENV or ARG of the image.
     for keyword in ("ENV", "ARG"):
         for instruction in instructions(dockerfile, keyword):
