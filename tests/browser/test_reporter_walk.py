@@ -176,13 +176,14 @@ def test_a_reporter_sends_a_photo_keeps_the_receipt_follows_up_and_reads_the_rep
     reply_as_staff(case=case, message=STAFF_REPLY, status=CaseStatus.IN_PROGRESS)
 
     # The e-mails: an anonymous reporter gets none; an identified one who asked for notices is
-    # told that the message arrived, then that there is news (the reply, the status), never what.
+    # told that the message arrived, then that there is news (one notice for the reply and the
+    # status, saved together), never what.
     untold = [STAFF_REPLY, FIRST_MESSAGE, LOCATION, REPORTER["name"], case.reference, code.replace(" ", "")]
     if identified:
         assert len(received) == 1
         assert_a_bare_notice(received[0], subject=RECEIVED_SUBJECT, untold=untold)
         news = mail.outbox[1:]
-        assert len(news) == 2
+        assert len(news) == 1
         for sent in news:
             assert_a_bare_notice(sent, subject=NEWS_SUBJECT, untold=untold)
             assert "There is news on your case" in sent.body
