@@ -55,9 +55,13 @@ class CaseEventInline(CaseReadOnlyInline):
     """The case's history: who changed what, and when."""
 
     model = CaseEvent
-    readonly_fields = ("created_at", "actor", "kind", "data")
+    readonly_fields = ("created_at", "actor", "kind", "change")
     fields = readonly_fields
     verbose_name_plural = _("history")
+
+    @admin.display(description=_("change"))
+    def change(self, event):
+        return event.describe() or "-"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("case", "actor")

@@ -99,7 +99,7 @@ class CaseMessage(models.Model):
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.case} {self.get_author_display()} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.case} {self.get_author_display()} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
@@ -150,7 +150,14 @@ class CaseEvent(models.Model):
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.case} {self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.case} {self.get_kind_display()} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+
+    def describe(self) -> str:
+        """What changed, in words (the statuses by their names)."""
+        if self.kind == CaseEventKind.STATUS_CHANGED:
+            names = dict(CaseStatus.choices)
+            return f"{names.get(self.data.get('from'), '-')} → {names.get(self.data.get('to'), '-')}"
+        return ""
 
 
 class EmailConfirmation(models.Model):

@@ -129,3 +129,15 @@ def test_the_admin_refuses_a_status_change_made_on_a_stale_page(client):
     assert "after you opened it" in response.content.decode()
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED
+
+
+def test_the_case_page_shows_the_history_in_words_and_local_time(client, settings, time_machine):
+    time_machine.move_to("2026-06-01 08:30:00+00:00", tick=False)  # 10:30 in Oslo (summer time)
+    case, _code = submit()
+    handler = CaseHandlerFactory(username="kari")
+    services.update_case(case=case, actor=handler, status=CaseStatus.CLOSED)
+    client.force_login(handler)
+    page = client.get(f"/admin/cases/case/{case.pk}/change/").content.decode()
+    assert "Received → Closed" in page
+    assert f"{case.reference} Status changed 2026-06-01 10:30" in page
+    assert "2026-06-01 08:30" not in page
