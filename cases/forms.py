@@ -194,12 +194,6 @@ class TrustMessageForm(MessageForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for case_type, type_questions in questions.QUESTIONS.items():
-            for question in type_questions:
-                field = question_field(question)
-                if question.required:
-                    field.label = format_lazy("{} {}", field.label, _("(required)"))
-                self.fields[question_field_name(case_type, question.name)] = field
         self.order_fields(["case_type"])
 
     def question_fields(self, case_type: str):
@@ -275,6 +269,16 @@ class TrustMessageForm(MessageForm):
         if self.cleaned_data["case_type"] != CaseType.SUBJECT_REQUEST:
             return ""
         return self._answer(questions.SUBJECT_RIGHT) or ""
+
+
+# Every type's questions, made once from the schema like fields declared on the class: each form
+# gets its own copies (Django copies base_fields), and a report costs no field construction.
+for _case_type, _type_questions in questions.QUESTIONS.items():
+    for _question in _type_questions:
+        _field = question_field(_question)
+        if _question.required:
+            _field.label = format_lazy("{} {}", _field.label, _("(required)"))
+        TrustMessageForm.base_fields[question_field_name(_case_type, _question.name)] = _field
 
 
 class FollowUpCodeForm(forms.Form):

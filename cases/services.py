@@ -346,7 +346,8 @@ def submit_case(
     ValidationError (by field) for what cannot be stored.
     """
     token_hash = _token_hash(submission_token)
-    _refuse_if_already_submitted(token_hash)
+    # A form sent again counts like any message: its token is found by the unique index when
+    # the row is saved (no read before), and the work it caused stays within the limit.
     _take_message_allowance(client_key)
     if is_anonymous:
         reporter_name, reporter_email, wants_notices = "", "", False
@@ -397,7 +398,7 @@ def submit_case(
             else:
                 _enqueue_notice(case=case, template="received")
     except IntegrityError:
-        _refuse_if_already_submitted(token_hash)  # the same form, sent twice at the same moment
+        _refuse_if_already_submitted(token_hash)  # the same form, sent before or at the same moment
         raise
     return SubmittedCase(case=case, receipt_code=code)
 
@@ -408,7 +409,8 @@ def add_reporter_message(
     """A reporter's message on their case (opened by the receipt code), under the same limit
     as reports. A case waiting for the reporter goes back to staff; any other status stays."""
     token_hash = _token_hash(submission_token)
-    _refuse_if_already_submitted(token_hash)
+    # A form sent again counts like any message: its token is found by the unique index when
+    # the row is saved (no read before), and the work it caused stays within the limit.
     _take_message_allowance(client_key)
     errors: dict[str, list[str]] = {}
     _check_message(message, errors)
