@@ -429,12 +429,24 @@ def other_public_states(page, settings, language: str, *, with_footer_pages: boo
     expect(main_heading).to_have_text(translated(language, "This link does not work"))
     yield "e-mail confirmation link, without its token"
 
+    # The same report form sent twice (a reload of the receipt page, a double click).
+    assert page.goto(f"{prefix}/report/?type=general_inquiry").status == 200
+    page.locator("#id_message").fill("Do you keep my CV?")
+    token = page.locator("input[name=submission_token]").input_value()
+    assert submit(page, page.locator(".trust-form button[type=submit]")) == 200
+    assert page.goto(f"{prefix}/report/?type=general_inquiry").status == 200
+    page.locator("#id_message").fill("Do you keep my CV?")
+    page.locator("input[name=submission_token]").evaluate("(input, token) => { input.value = token; }", token)
+    assert submit(page, page.locator(".trust-form button[type=submit]")) == 409
+    expect(main_heading).to_have_text(translated(language, "Your message was already received"))
+    yield "report form sent a second time"
+
     if with_footer_pages:
         yield from footer_pages(page, prefix, case)
 
 
 # English's footer pages are in the walk above already.
-OTHER_STATES = [("en", False, 10), ("nb", True, 17), ("sv", True, 17), ("da", True, 17)]
+OTHER_STATES = [("en", False, 11), ("nb", True, 18), ("sv", True, 18), ("da", True, 18)]
 
 
 @pytest.mark.parametrize("language,with_footer_pages,stops", OTHER_STATES, ids=[o[0] for o in OTHER_STATES])
