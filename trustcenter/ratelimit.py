@@ -144,10 +144,12 @@ def _increment(name: str, *, timeout: int, also_read: str | None) -> tuple[int, 
     numbers, so the INCR and the GET agree with what cache.get and cache.decr see.
     """
     backend = caches[DEFAULT_CACHE_ALIAS]
-    if isinstance(backend, RedisCache):
+    # Django gives its redis-py client no public accessor; get_client is how its own methods
+    # reach it. Should a later Django move it, the cache API below still counts, only slower.
+    get_client = getattr(getattr(backend, "_cache", None), "get_client", None)
+    if isinstance(backend, RedisCache) and get_client is not None:
         key = backend.make_and_validate_key(name)
-        # Django gives its redis-py client no public accessor; get_client is how its own methods reach it.
-        client = backend._cache.get_client(key, write=True)  # type: ignore[attr-defined]
+        client = get_client(key, write=True)
         pipeline = client.pipeline(transaction=True)
         pipeline.set(key, 0, ex=timeout, nx=True)
         pipeline.incr(key)

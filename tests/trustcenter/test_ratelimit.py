@@ -488,3 +488,23 @@ def test_the_wait_named_is_exactly_how_long_a_refusal_lasts(pattern):
             assert not allowed_at(moment), moment
             assert not allowed_at(moment + wait - 1), (moment, wait)
             assert allowed_at(moment + wait), (moment, wait)
+
+
+@pytest.mark.parametrize("backend", ["redis_cache", "locmem_cache"])
+def test_counting_agrees_on_redis_and_on_any_other_cache(request, backend):
+    """On Redis a hit is counted in one MULTI round trip (ratelimit._increment); elsewhere through
+    the cache API. Both must count, carry the window before, and give back alike."""
+    request.getfixturevalue(backend)
+    start = 1_800_000_000 - 1_800_000_000 % WINDOW
+    with time_machine.travel(start + 10, tick=False):
+        for _ in range(3):
+            ratelimit.count_hit(scope="submit", client_key="kari", window_seconds=WINDOW)
+    with time_machine.travel(start + WINDOW + 10, tick=False):
+        attempts = [
+            ratelimit.take_attempt(scope="submit", client_key="kari", window_seconds=WINDOW, limit=5)
+            for _ in range(3)
+        ]
+        assert [attempt.allowed for attempt in attempts] == [True, True, False]  # 3 before + 2 now
+        assert ratelimit.hits_so_far(scope="submit", client_key="kari", window_seconds=WINDOW) == 5
+        ratelimit.give_back(attempts[0])
+        assert ratelimit.hits_so_far(scope="submit", client_key="kari", window_seconds=WINDOW) == 4
