@@ -55,6 +55,19 @@ def submit(**overrides):
     return submitted.case, submitted.receipt_code
 
 
+def submit_subject_request(**overrides):
+    """A confirmed requester's data-subject request (access), through the real service."""
+    arguments = {
+        "case_type": CaseType.SUBJECT_REQUEST,
+        "is_anonymous": False,
+        "subject_right": "access",
+        "reporter_name": "Kari",
+        "reporter_email": "kari@example.com",
+    }
+    arguments.update(overrides)
+    return submit(**arguments)
+
+
 def reply_as_staff(*, case, message: str, status=None, actor=None):
     """A staff member's reply (and status change) through the real service."""
     services.update_case(case=case, actor=actor or CaseHandlerFactory(), reply=message, status=status)

@@ -5,7 +5,7 @@ import pytest
 from cases.models import CaseMessage, CaseStatus, CaseType, MessageAuthor
 from cases.services import add_reporter_message
 from cases.uploads import Upload, identify_upload
-from tests.factories import StaffFactory, submit
+from tests.factories import StaffFactory, submit, submit_subject_request
 
 pytestmark = pytest.mark.django_db
 
@@ -14,16 +14,6 @@ pytestmark = pytest.mark.django_db
 def staff_client(client):
     client.force_login(StaffFactory(is_superuser=True))
     return client
-
-
-def submit_subject_request():
-    return submit(
-        case_type=CaseType.SUBJECT_REQUEST,
-        is_anonymous=False,
-        subject_right="access",
-        reporter_name="Kari",
-        reporter_email="kari@example.com",
-    )
 
 
 def email_states(page: str) -> dict[str, str]:

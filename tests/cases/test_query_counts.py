@@ -7,7 +7,7 @@ from django.conf import settings
 from cases.models import CaseType
 from cases.services import add_reporter_message
 from cases.uploads import Upload, identify_upload
-from tests.factories import StaffFactory, reply_as_staff, submit
+from tests.factories import StaffFactory, reply_as_staff, submit, submit_subject_request
 
 pytestmark = pytest.mark.django_db
 
@@ -87,13 +87,7 @@ def test_the_admin_case_list_makes_the_same_queries_for_one_case_as_for_thirty(
     others = []
     for number in range(29):
         if number % 3 == 0:  # data-subject requests show whether their e-mail is confirmed
-            case, _code = submit(
-                case_type=CaseType.SUBJECT_REQUEST,
-                is_anonymous=False,
-                subject_right="access",
-                reporter_name="Kari",
-                reporter_email="kari@example.com",
-            )
+            case, _code = submit_subject_request()
         else:
             case, _code = submit(
                 case_type=CaseType.WHISTLEBLOWING if number % 3 == 1 else CaseType.GENERAL_INQUIRY

@@ -8,7 +8,7 @@ from cases import services
 from cases.models import Case, CaseType
 from cases.uploads import Upload, UploadKind, identify_upload
 from tests import images
-from tests.factories import submit
+from tests.factories import submit, submit_subject_request
 
 pytestmark = pytest.mark.django_db
 
@@ -36,13 +36,7 @@ def test_a_data_subject_request_names_its_right_as_an_argument_of_its_own():
         reporter_email="kari@example.com",
         details={"subject_right": "access"},
     ) == {"__all__", "subject_right"}
-    case, _code = submit(
-        case_type=CaseType.SUBJECT_REQUEST,
-        is_anonymous=False,
-        reporter_name="Kari",
-        reporter_email="kari@example.com",
-        subject_right="access",
-    )
+    case, _code = submit_subject_request()
     assert case.subject_right == "access" and case.details == {}
 
 
@@ -112,13 +106,7 @@ def test_receipt_codes_are_counted_by_the_service_whoever_asks():
 
 
 def test_new_confirmation_codes_are_capped_in_the_service(django_capture_on_commit_callbacks):
-    case, _code = submit(
-        case_type=CaseType.SUBJECT_REQUEST,
-        is_anonymous=False,
-        subject_right="access",
-        reporter_name="Kari",
-        reporter_email="kari@example.com",
-    )
+    case, _code = submit_subject_request()
     for _ in range(services.NEW_CONFIRMATION_CODES_PER_WINDOW):
         services.resend_email_confirmation(case=case)
     with pytest.raises(services.TooManyConfirmationCodes):

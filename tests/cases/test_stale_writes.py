@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 
 from cases import services
-from cases.models import CaseStatus, CaseType
-from tests.factories import CaseHandlerFactory, submit
+from cases.models import CaseStatus
+from tests.factories import CaseHandlerFactory, submit, submit_subject_request
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +37,7 @@ def test_a_code_entered_just_after_the_link_confirmed_the_address_says_confirmed
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        case, _code = submit(
-            case_type=CaseType.SUBJECT_REQUEST,
-            is_anonymous=False,
-            subject_right="access",
-            reporter_name="Kari",
-            reporter_email="kari@example.com",
-        )
+        case, _code = submit_subject_request()
     body = mail.outbox[-1].body
     code = re.search(r"^(\d{6})$", body, re.MULTILINE).group(1)
     token = re.search(r"\?t=(\S+)", body).group(1)
@@ -59,13 +53,7 @@ def test_a_code_entered_just_after_the_link_confirmed_the_address_says_confirmed
 def test_a_second_confirmation_keeps_the_time_of_the_first(django_capture_on_commit_callbacks, time_machine):
     time_machine.move_to("2026-05-04 09:00:00+00:00", tick=False)
     with django_capture_on_commit_callbacks(execute=True):
-        case, _code = submit(
-            case_type=CaseType.SUBJECT_REQUEST,
-            is_anonymous=False,
-            subject_right="access",
-            reporter_name="Kari",
-            reporter_email="kari@example.com",
-        )
+        case, _code = submit_subject_request()
     code = re.search(r"^(\d{6})$", mail.outbox[-1].body, re.MULTILINE).group(1)
     assert services.confirm_email_with_code(case=case, code=code) == services.ConfirmationResult.CONFIRMED
     time_machine.move_to("2026-05-04 09:05:00+00:00", tick=False)
