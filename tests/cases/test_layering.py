@@ -34,6 +34,10 @@ def imported_modules(path: Path) -> set[str]:
         ("cases/admin.py", {"cases.views"}),
         ("cases/uploads.py", {"cases.forms", "cases.views", "cases.services", "django.forms"}),
         ("cases/questions.py", {"cases.forms", "cases.views", "cases.services", "django.forms", "django.db"}),
+        (
+            "cases/deadlines.py",
+            {"cases.models", "cases.services", "django.db", "django.conf", "django.conf.settings"},
+        ),
         ("trustcenter/services.py", {"cases", "cases.models", "cases.services"}),
     ],
 )
