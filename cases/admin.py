@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import selectors, services
 from .downloads import attachment_download
-from .models import Case, CaseEvent, CaseMessage, CaseType
+from .models import Case, CaseEvent, CaseMessage, CaseType, CaseTypeRouting
 
 
 class CaseReadOnlyInline(admin.TabularInline):
@@ -188,10 +188,17 @@ class CaseAdmin(admin.ModelAdmin):
                 request, _("Someone changed this case's status at the same moment: check it again.")
             )
 
-    def history_view(self, request, object_id, extra_context=None):
+    def _through_the_door(self, request, object_id) -> None:
         # Django looks the object up before it checks the permission, and answers a case it
-        # cannot find with a redirect that says it was deleted: the door answers first.
-        selectors.access_case(user=request.user, case_id=int(object_id) if object_id.isdigit() else 0)
+        # cannot find with a redirect that says it was deleted: the door answers first, 403.
+        selectors.access_case(user=request.user, case_id=int(object_id) if str(object_id).isdigit() else 0)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._through_the_door(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._through_the_door(request, object_id)
         return super().history_view(request, object_id, extra_context)
 
     def get_urls(self):
@@ -206,3 +213,11 @@ class CaseAdmin(admin.ModelAdmin):
     def attachment_view(self, request, case_id: int, attachment_id: int):
         case = selectors.access_case(user=request.user, case_id=case_id)
         return attachment_download(case=case, attachment_id=attachment_id)
+
+
+@admin.register(CaseTypeRouting)
+class CaseTypeRoutingAdmin(admin.ModelAdmin):
+    """Which team handles each case type; a type without a team is seen by nobody."""
+
+    list_display = ["case_type", "team"]
+    list_editable = ["team"]

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import questions, uploads
 from .models import CaseType
-from .uploads import ALLOWED_DESCRIPTION, Upload, check_files  # noqa: F401 (Upload: re-exported)
+from .uploads import ALLOWED_DESCRIPTION, check_files
 
 CASE_TYPE_DESCRIPTIONS = {
     CaseType.SUBJECT_REQUEST: _(

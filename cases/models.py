@@ -33,6 +33,21 @@ class CaseStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class CaseTypeRouting(models.Model):
+    """Which team handles a case type: its members, and only they, see those cases."""
+
+    case_type = models.CharField(_("type"), max_length=32, choices=CaseType.choices, unique=True)
+    team = models.ForeignKey("trustcenter.Team", on_delete=models.PROTECT, related_name="routings")
+
+    class Meta:
+        verbose_name = _("routing of a case type")
+        verbose_name_plural = _("routing of case types")
+        ordering = ["case_type"]
+
+    def __str__(self) -> str:
+        return f"{self.get_case_type_display()} → {self.team}"
+
+
 class ReferenceCounter(models.Model):
     """The last case number given out in a year: references run TC-2026-00001, 00002, ..."""
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from trustcenter import ratelimit
 from trustcenter.files import remove_files_on_commit, written_files_removed_on_error
+from trustcenter.models import Team, TeamMembership
 from trustcenter.services import enqueue_email
 
 from . import questions, receipts, selectors
@@ -32,6 +33,7 @@ from .models import (
     CaseMessage,
     CaseStatus,
     CaseType,
+    CaseTypeRouting,
     EmailConfirmation,
     MessageAuthor,
     ReferenceCounter,
@@ -45,6 +47,25 @@ NEW_CONFIRMATION_CODES_PER_WINDOW = 3
 NEW_CONFIRMATION_CODES_WINDOW_SECONDS = 3600
 PROOF_SALT = "trustcenter.cases.proof-of-submission"
 CONFIRM_LINK_SALT = "trustcenter.cases.confirm-email"
+
+
+# DESIGN.md §1: the teams that exist by default and who handles each type (admins change both;
+# migration 0004 made them once).
+DEFAULT_TEAMS = {
+    "privacy": "Privacy",
+    "security": "Security",
+    "whistleblowing": "Whistleblowing",
+    "hse": "Health, safety and environment",
+}
+DEFAULT_ROUTING = {
+    CaseType.SUBJECT_REQUEST: "privacy",
+    CaseType.PRIVACY_DEVIATION: "privacy",
+    CaseType.SECURITY_INCIDENT: "security",
+    CaseType.WHISTLEBLOWING: "whistleblowing",
+    CaseType.HSE: "hse",
+    CaseType.COMPLAINT: "privacy",
+    CaseType.GENERAL_INQUIRY: "privacy",
+}
 
 
 @dataclass(frozen=True)
@@ -512,6 +533,26 @@ def delete_cases(*, case_ids) -> int:
         deleted = Case.objects.filter(pk__in=case_ids).delete()[1].get(Case._meta.label, 0)
         remove_files_on_commit(names=names)
     return deleted
+
+
+def ensure_default_teams() -> dict[str, Team]:
+    """The default teams and routing, made where missing (a fresh database, or one emptied by a
+    test); what admins changed is left as it is. Returns the default teams by short name."""
+    with transaction.atomic():
+        teams = {
+            slug: Team.objects.get_or_create(slug=slug, defaults={"name": name})[0]
+            for slug, name in DEFAULT_TEAMS.items()
+        }
+        for case_type, slug in DEFAULT_ROUTING.items():
+            CaseTypeRouting.objects.get_or_create(case_type=case_type, defaults={"team": teams[slug]})
+    return teams
+
+
+def add_to_teams(*, user, team_slugs, is_lead: bool = False) -> None:
+    """Makes a staff member a member (or lead) of the named teams."""
+    with transaction.atomic():
+        for team in Team.objects.filter(slug__in=team_slugs):
+            TeamMembership.objects.update_or_create(team=team, user=user, defaults={"is_lead": is_lead})
 
 
 def open_case_with_code(*, typed_code: str, client_key) -> Case | None:

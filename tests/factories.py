@@ -21,7 +21,8 @@ class StaffFactory(factory.django.DjangoModelFactory):
 
 
 class CaseHandlerFactory(StaffFactory):
-    """A staff member with the rights to read and change cases."""
+    """A staff member with the rights to read and change cases, in every default team unless
+    `teams` names some (CaseHandlerFactory(teams=["privacy"]))."""
 
     class Meta:
         skip_postgeneration_save = True
@@ -33,6 +34,17 @@ class CaseHandlerFactory(StaffFactory):
                 content_type__app_label="cases", codename__in=["view_case", "change_case"]
             )
         )
+
+    @factory.post_generation
+    def teams(self, create, extracted, **kwargs):
+        in_teams(self, extracted if extracted is not None else list(services.DEFAULT_TEAMS))
+
+
+def in_teams(user, team_slugs):
+    """Puts a user in the named default teams (made where a test emptied the database)."""
+    services.ensure_default_teams()
+    services.add_to_teams(user=user, team_slugs=team_slugs)
+    return user
 
 
 def submit(**overrides):

@@ -5,14 +5,14 @@ import pytest
 from cases.models import CaseMessage, CaseStatus, CaseType, MessageAuthor
 from cases.services import add_reporter_message
 from cases.uploads import Upload, identify_upload
-from tests.factories import StaffFactory, submit, submit_subject_request
+from tests.factories import StaffFactory, in_teams, submit, submit_subject_request
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(StaffFactory(is_superuser=True))
+    client.force_login(in_teams(StaffFactory(is_superuser=True), ["privacy", "whistleblowing"]))
     return client
 
 

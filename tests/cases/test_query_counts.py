@@ -7,15 +7,16 @@ from django.conf import settings
 from cases.models import CaseType
 from cases.services import add_reporter_message
 from cases.uploads import Upload, identify_upload
-from tests.factories import StaffFactory, reply_as_staff, submit, submit_subject_request
+from tests.factories import CaseHandlerFactory, reply_as_staff, submit, submit_subject_request
 
 pytestmark = pytest.mark.django_db
 
 # The case from the session, its messages, and their attachments (one prefetch).
 FOLLOWUP_PAGE_QUERIES = 3
-# The user; the page's count and the full count; the page of cases; the first and last dates
-# and the days with cases, for the date hierarchy.
-ADMIN_CASE_LIST_QUERIES = 6
+# The user and the handler's permissions (theirs and their groups'); the page's count and the
+# full count; the page of cases; the first and last dates and the days with cases, for the date
+# hierarchy.
+ADMIN_CASE_LIST_QUERIES = 8
 
 
 def session_queries() -> int:
@@ -76,7 +77,7 @@ def test_the_admin_case_list_makes_the_same_queries_for_one_case_as_for_thirty(
     client, django_assert_num_queries
 ):
     expected = ADMIN_CASE_LIST_QUERIES + session_queries()
-    client.force_login(StaffFactory(is_superuser=True))
+    client.force_login(CaseHandlerFactory())
 
     first, _code = submit()
     with django_assert_num_queries(expected):
@@ -105,7 +106,7 @@ def test_the_admin_case_page_makes_the_same_queries_for_one_message_as_for_many(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    client.force_login(StaffFactory(is_superuser=True))
+    client.force_login(CaseHandlerFactory())
 
     def queries_for(case) -> int:
         with CaptureQueriesContext(connection) as captured:

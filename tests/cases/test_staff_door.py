@@ -18,7 +18,7 @@ from cases.models import Case, CaseStatus, CaseType
 from cases.selectors import access_case, visible_cases
 from cases.services import add_reporter_message
 from cases.uploads import Upload, identify_upload
-from tests.factories import CaseHandlerFactory, StaffFactory, reply_as_staff, submit
+from tests.factories import CaseHandlerFactory, StaffFactory, in_teams, reply_as_staff, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +58,24 @@ def admin_case_urls() -> list[tuple[str, list[str], URLPattern]]:
             if isinstance(entry, URLResolver):
                 namespace = (entry.namespace,) if entry.namespace else ()
                 walk(entry.url_patterns, namespaces + namespace, here)
-            elif namespaces == ("admin",) and (entry.name or "").startswith("cases_"):
+            elif (
+                namespaces == ("admin",)
+                and (entry.name or "").startswith("cases_")
+                and _concerns_cases(entry)
+            ):
                 found.append((f"admin:{entry.name}", here, entry))
 
     walk(get_resolver().url_patterns, (), [])
     return found
+
+
+def _concerns_cases(pattern: URLPattern) -> bool:
+    """An admin view of cases or of something in a case; not one of configuration (routing)."""
+    model_admin = getattr(pattern.callback, "model_admin", None)
+    if model_admin is None:
+        return True  # a view of the case admin's own (the attachment)
+    model = model_admin.model
+    return model is Case or any(field.name == "case" for field in model._meta.get_fields())
 
 
 def _object_of(pattern: URLPattern, case: Case):
@@ -173,6 +186,32 @@ def test_a_staff_member_without_rights_is_refused_on_every_case_url(client, case
     assert_unchanged(case)
 
 
+@pytest.mark.parametrize(
+    "outsider",
+    [
+        pytest.param(lambda: StaffFactory(is_superuser=True), id="superuser-of-no-team"),
+        pytest.param(
+            lambda: in_teams(StaffFactory(is_superuser=True), ["privacy", "security", "hse"]), id="superuser"
+        ),
+        pytest.param(lambda: CaseHandlerFactory(teams=["privacy"]), id="privacy-handler"),
+    ],
+)
+def test_staff_outside_the_case_s_team_see_nothing_of_it_on_any_case_url(client, case, case_urls, outsider):
+    """The case is a whistleblowing report: its team alone sees it, superusers included."""
+    client.force_login(outsider())
+    wrong = []
+    for name, url in case_urls:
+        for method in ("get", "post"):
+            response = getattr(client, method)(url, POSTED if method == "post" else None)
+            where = f"{method.upper()} {url} ({name})"
+            listing = name == "admin:cases_case_changelist"  # their list, without this case
+            if response.status_code != (200 if listing else 403):
+                wrong.append(f"{where} answers {response.status_code} {response.get('Location', '')}")
+            assert_shows_nothing_of(case, response, where)
+    assert not wrong, "\n".join(wrong)
+    assert_unchanged(case)
+
+
 def test_it_lists_no_case_to_a_staff_member_without_rights(client, case):
     staff = StaffFactory()
     client.force_login(staff)
@@ -218,7 +257,7 @@ def test_a_visitor_who_is_not_logged_in_as_active_staff_is_sent_to_the_admin_log
 @pytest.mark.parametrize(
     "staff",
     [
-        pytest.param(lambda: StaffFactory(is_superuser=True), id="superuser"),
+        pytest.param(lambda: in_teams(StaffFactory(is_superuser=True), ["whistleblowing"]), id="superuser"),
         pytest.param(CaseHandlerFactory, id="case-handler"),
     ],
 )
@@ -280,7 +319,7 @@ def test_the_door_refuses_anyone_but_active_staff_with_the_right_to_view_cases(c
     "user",
     [
         pytest.param(CaseHandlerFactory, id="case-handler"),
-        pytest.param(lambda: StaffFactory(is_superuser=True), id="superuser"),
+        pytest.param(lambda: in_teams(StaffFactory(is_superuser=True), ["whistleblowing"]), id="superuser"),
     ],
 )
 def test_the_door_opens_for_active_staff_with_the_right_to_view_cases(case, user):

@@ -105,6 +105,9 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         staff.set_password(password)
         staff.save()
+        # Teams decide which cases a staff member sees: the demo login is in all of them.
+        services.ensure_default_teams()
+        services.add_to_teams(user=staff, team_slugs=list(services.DEFAULT_TEAMS), is_lead=True)
         if Case.objects.exists():
             code_lines = self.saved_code_lines(codes_file)
         else:
