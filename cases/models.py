@@ -145,6 +145,7 @@ class Attachment(models.Model):
 class CaseEventKind(models.TextChoices):
     STATUS_CHANGED = "status_changed", _("Status changed")
     REPLIED = "replied", _("Replied to the reporter")
+    HANDLER_EXCLUDED = "handler_excluded", _("Handler excluded")
 
 
 class CaseEvent(models.Model):
@@ -173,6 +174,27 @@ class CaseEvent(models.Model):
             names = dict(CaseStatus.choices)
             return f"{names.get(self.data.get('from'), '-')} → {names.get(self.data.get('to'), '-')}"
         return ""
+
+
+class CaseExclusion(models.Model):
+    """A handler who must not see a case (impartial handling, Directive 2019/1937 art. 9(1)(c)):
+    named by the team lead for a conflict of interest. An excluded handler sees nothing of it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="exclusions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    excluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("excluded handler")
+        verbose_name_plural = _("excluded handlers")
+        constraints = [models.UniqueConstraint(fields=["case", "user"], name="one_exclusion_per_handler")]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.user}"
 
 
 class EmailConfirmation(models.Model):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from . import receipts
-from .models import Attachment, Case, CaseTypeRouting
+from .models import Attachment, Case, CaseExclusion, CaseTypeRouting
 
 # The permission that lets a staff member read cases at all; their teams decide which.
 VIEW_CASES_PERMISSION = "cases.view_case"
@@ -46,14 +46,16 @@ def visible_cases(*, user):
 
     An active staff member with the permission to view cases sees the cases whose type is routed
     to one of their teams, and no others: being a superuser adds none (a whistleblowing report is
-    seen by the whistleblowing team alone). One query, whatever the number of teams.
+    seen by the whistleblowing team alone), except those a team lead excluded them from. One
+    query, whatever the number of teams.
     """
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return Case.objects.none()
     if not user.has_perm(VIEW_CASES_PERMISSION):
         return Case.objects.none()
     routed_to_their_teams = CaseTypeRouting.objects.filter(team__memberships__user=user).values("case_type")
-    return Case.objects.filter(case_type__in=routed_to_their_teams)
+    excluded_from = CaseExclusion.objects.filter(user=user).values("case_id")
+    return Case.objects.filter(case_type__in=routed_to_their_teams).exclude(pk__in=excluded_from)
 
 
 def access_case(*, user, case_id: int) -> Case:

@@ -30,6 +30,7 @@ from .models import (
     Case,
     CaseEvent,
     CaseEventKind,
+    CaseExclusion,
     CaseMessage,
     CaseStatus,
     CaseType,
@@ -553,6 +554,32 @@ def add_to_teams(*, user, team_slugs, is_lead: bool = False) -> None:
     with transaction.atomic():
         for team in Team.objects.filter(slug__in=team_slugs):
             TeamMembership.objects.update_or_create(team=team, user=user, defaults={"is_lead": is_lead})
+
+
+class NotTeamLead(Exception):
+    """Only a lead of the team that handles the case may exclude a handler from it."""
+
+
+def exclude_handler(*, case: Case, actor, handler, reason: str) -> CaseExclusion:
+    """A team lead excludes a handler with a conflict of interest from a case of the team
+    (Directive 2019/1937 art. 9(1)(c)); the handler sees nothing of it from then on. Recorded in
+    the case's history with who and when; the reason stays with the exclusion."""
+    selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
+    handling_team = CaseTypeRouting.objects.filter(case_type=case.case_type).values("team_id")
+    if not TeamMembership.objects.filter(team_id__in=handling_team, user=actor, is_lead=True).exists():
+        raise NotTeamLead
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why the handler must not see this case.")]})
+    if handler == actor:
+        raise ValidationError({"handler": [_("A team lead cannot exclude themselves; ask another lead.")]})
+    with transaction.atomic():
+        exclusion, _created = CaseExclusion.objects.get_or_create(
+            case=case, user=handler, defaults={"excluded_by": actor, "reason": reason.strip()}
+        )
+        CaseEvent.objects.create(
+            case=case, actor=actor, kind=CaseEventKind.HANDLER_EXCLUDED, data={"handler": handler.pk}
+        )
+    return exclusion
 
 
 def open_case_with_code(*, typed_code: str, client_key) -> Case | None:
