@@ -50,7 +50,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("concerns")
+        return super().get_queryset(request).select_related("concerns_type")
 
     @admin.display(description=_("state"))
     def state(self, message: OutboxMessage) -> str:
@@ -62,7 +62,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("concerns"))
     def concerns(self, message: OutboxMessage) -> str:
-        return str(message.concerns) if message.concerns is not None else ""
+        return message.concerns_label()
 
     @admin.action(description=_("Try again now"), permissions=["change"])
     def try_again_now(self, request, queryset):

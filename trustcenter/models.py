@@ -59,6 +59,13 @@ class OutboxMessage(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject}"
 
+    def concerns_label(self) -> str:
+        """What the message concerns, by kind and id ("case 12"), never by its own name: a case's
+        reference is for those whose team handles it, and the outbox is no door to cases."""
+        if self.concerns_type is None or self.concerns_id is None:
+            return ""
+        return f"{self.concerns_type.name} {self.concerns_id}"
+
     @property
     def state(self) -> str:
         if self.sent_at:

@@ -145,11 +145,10 @@ def record_failure(*, message: OutboxMessage, claimed_until: datetime, error: Ex
 def give_up(*, message: OutboxMessage) -> None:
     """Logs a message given up and alerts the privacy contact through the outbox, in the
     transaction that marks it given up. An alert that cannot be delivered alerts nobody."""
-    concerns = message.concerns
     facts = {
         "id": message.pk,
         "subject": message.subject,
-        "concerns": str(concerns) if concerns is not None else "-",
+        "concerns": message.concerns_label() or "-",
         "attempts": message.attempts,
         "error": without_addresses(message.last_error),
     }

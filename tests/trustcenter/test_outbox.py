@@ -288,7 +288,8 @@ def test_it_gives_up_after_the_last_attempt_and_alerts_the_privacy_contact_once(
     assert f"outbox message {message.pk}" in alert.subject
     assert f"Outbox message: {message.pk}\n" in alert.body
     assert "Subject: News\n" in alert.body
-    assert f"Concerns: {case.reference}\n" in alert.body
+    assert f"Concerns: case {case.pk}\n" in alert.body
+    assert case.reference not in text  # a reference is for the case's team, not for an alert
     assert "Attempts: 3\n" in alert.body
     assert "Last error: SMTPRecipientsRefused: {'[address]': (550" in alert.body
     assert "kari@example.com" in message.last_error
@@ -296,7 +297,7 @@ def test_it_gives_up_after_the_last_attempt_and_alerts_the_privacy_contact_once(
 
     [log] = [record for record in caplog.records if record.levelno == logging.ERROR]
     assert f"Outbox message {message.pk} given up after 3 attempts" in log.getMessage()
-    assert case.reference in log.getMessage()
+    assert f"concerns case {case.pk}" in log.getMessage()
     assert "kari" not in log.getMessage()
 
 
@@ -393,7 +394,9 @@ def test_a_message_names_what_it_concerns():
     message = OutboxMessage.objects.get(pk=message.pk)
     assert message.concerns == case
     assert OutboxMessage.objects.filter(concerns_id=case.pk, concerns_type__model="case").get() == message
-    assert services.enqueue_email(recipient="a@example.com", subject="Hi", body="Hi").concerns is None
+    assert message.concerns_label() == f"case {case.pk}"
+    unconcerned = services.enqueue_email(recipient="a@example.com", subject="Hi", body="Hi")
+    assert unconcerned.concerns is None and unconcerned.concerns_label() == ""
 
 
 def test_a_notice_to_a_reporter_concerns_the_case():
