@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import questions, uploads
+from . import questions, selectors, uploads
 from .models import CaseType
 from .uploads import ALLOWED_DESCRIPTION, check_files
 
@@ -162,6 +162,15 @@ class MessageForm(HoneypotForm):
             )
 
 
+# The whistleblowing team's handlers a reporter names as not to see the report.
+EXCLUDED_HANDLERS = question_field_name(CaseType.WHISTLEBLOWING, "excluded_handlers")
+
+
+class HandlerChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
 class TrustMessageForm(MessageForm):
     # Type-specific fields are hidden by CSS until their type is picked, so the browser must not
     # insist on them: every requirement is checked here, on the server.
@@ -194,12 +203,26 @@ class TrustMessageForm(MessageForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.whistleblowing_handlers = selectors.handlers_of_type(case_type=CaseType.WHISTLEBLOWING)
+        self.fields[EXCLUDED_HANDLERS] = HandlerChoiceField(
+            queryset=self.whistleblowing_handlers,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            label=_("Is there anyone among those who handle these reports who must not see yours?"),
+            help_text=_(
+                "Tick anyone with a conflict of interest, for example someone your report is about. "
+                "They will not see your report."
+            ),
+        )
         self.order_fields(["case_type"])
 
     def question_fields(self, case_type: str):
-        return [
+        fields = [
             self[question_field_name(case_type, question.name)] for question in questions.QUESTIONS[case_type]
         ]
+        if case_type == CaseType.WHISTLEBLOWING and self.whistleblowing_handlers.exists():
+            fields.append(self[EXCLUDED_HANDLERS])
+        return fields
 
     def _forget_hidden_fields(self, cleaned: dict, *, case_type: str | None, anonymous: bool) -> None:
         """What the page hides (other types' questions; name and e-mail when anonymous) is
@@ -210,6 +233,8 @@ class TrustMessageForm(MessageForm):
             if other_type != case_type
             for question in type_questions
         ]
+        if case_type != CaseType.WHISTLEBLOWING:
+            hidden.append(EXCLUDED_HANDLERS)
         if anonymous:
             hidden += ["reporter_name", "reporter_email", "wants_notices"]
         for name in hidden:
@@ -264,6 +289,9 @@ class TrustMessageForm(MessageForm):
             if value:
                 details[question.name] = value.isoformat() if hasattr(value, "isoformat") else value
         return details
+
+    def excluded_handler_ids(self) -> tuple[int, ...]:
+        return tuple(handler.pk for handler in self.cleaned_data.get(EXCLUDED_HANDLERS) or ())
 
     def subject_right(self) -> str:
         if self.cleaned_data["case_type"] != CaseType.SUBJECT_REQUEST:

@@ -1,6 +1,7 @@
 """Reads that several callers share. Selectors never import services: services use them."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 
 from . import receipts
@@ -56,6 +57,21 @@ def visible_cases(*, user):
     routed_to_their_teams = CaseTypeRouting.objects.filter(team__memberships__user=user).values("case_type")
     excluded_from = CaseExclusion.objects.filter(user=user).values("case_id")
     return Case.objects.filter(case_type__in=routed_to_their_teams).exclude(pk__in=excluded_from)
+
+
+def handlers_of_type(*, case_type: str):
+    """The active staff of the team a case type is routed to: whom a whistleblower may name as
+    someone who must not see the report."""
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            is_staff=True,
+            team_memberships__team__routings__case_type=case_type,
+        )
+        .order_by("first_name", "last_name", "username")
+        .distinct()
+    )
 
 
 def access_case(*, user, case_id: int) -> Case:

@@ -361,6 +361,7 @@ def submit_case(
     reporter_email: str = "",
     wants_notices: bool = False,
     submission_token: str = "",
+    excluded_handler_ids: tuple[int, ...] = (),
 ) -> SubmittedCase:
     """Saves a Trust message and returns it with its receipt code (shown once, stored as a hash).
 
@@ -383,6 +384,7 @@ def submit_case(
         reporter_name=reporter_name,
         reporter_email=reporter_email,
     )
+    excluded_handlers = _handlers_to_exclude(case_type=case_type, handler_ids=excluded_handler_ids)
     verify_uploads(uploads)
     uploads = _as_stored(uploads, anonymous=is_anonymous)
     code = receipts.new_receipt_code()
@@ -415,6 +417,14 @@ def submit_case(
                 submission_token_hash=token_hash,
             )
             _save_attachments(case=case, message=first_message, uploads=uploads, written=written)
+            for handler in excluded_handlers:
+                CaseExclusion.objects.create(case=case, user=handler, reason=NAMED_BY_THE_REPORTER)
+                CaseEvent.objects.create(
+                    case=case,
+                    kind=CaseEventKind.HANDLER_EXCLUDED,
+                    data={"handler": handler.pk},
+                    created_at=now,
+                )
             if case_type == CaseType.SUBJECT_REQUEST:
                 _start_email_confirmation(case=case)
             else:
@@ -423,6 +433,25 @@ def submit_case(
         _refuse_if_already_submitted(token_hash)  # the same form, sent before or at the same moment
         raise
     return SubmittedCase(case=case, receipt_code=code)
+
+
+# Kept as the reason of an exclusion the reporter asked for (staff read it; it is not shown to them).
+NAMED_BY_THE_REPORTER = "Named by the reporter as someone who must not see the report."
+
+
+def _handlers_to_exclude(*, case_type: str, handler_ids) -> list:
+    """The handlers a whistleblower named as not to see the report: only from the list the form
+    offers, the handlers of the whistleblowing team (Directive 2019/1937 art. 9(1)(c))."""
+    if not handler_ids:
+        return []
+    if case_type != CaseType.WHISTLEBLOWING:
+        raise ValidationError(
+            {"excluded_handlers": [_("Only a whistleblowing report names handlers to leave out.")]}
+        )
+    handlers = list(selectors.handlers_of_type(case_type=case_type).filter(pk__in=handler_ids))
+    if len(handlers) != len(set(handler_ids)):
+        raise ValidationError({"excluded_handlers": [_("Choose from the people in the list.")]})
+    return handlers
 
 
 def add_reporter_message(

@@ -118,6 +118,7 @@ def report(request):
             reporter_email=data["reporter_email"] if identified else "",
             wants_notices=data["wants_notices"] if identified else False,
             submission_token=data["submission_token"],
+            excluded_handler_ids=form.excluded_handler_ids(),
         )
     except services.AlreadySubmitted:
         return render(request, "cases/already_received.html", status=409)

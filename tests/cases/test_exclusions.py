@@ -79,3 +79,54 @@ def test_an_exclusion_needs_a_reason(report, lead):
             case=report, actor=lead, handler=CaseHandlerFactory(teams=["whistleblowing"]), reason="  "
         )
     assert not CaseExclusion.objects.exists()
+
+
+def whistleblowing_report(**fields):
+    data = {
+        "case_type": CaseType.WHISTLEBLOWING,
+        "identity": "anonymous",
+        "message": "The purchasing manager approves his own invoices.",
+        "website": "",
+    }
+    data.update(fields)
+    return data
+
+
+def test_the_report_form_lists_the_whistleblowing_team_s_handlers_alone(client):
+    CaseHandlerFactory(teams=["whistleblowing"], first_name="Ola", last_name="Nordmann")
+    CaseHandlerFactory(teams=["privacy"], first_name="Kari", last_name="Privat")
+    page = client.get("/en/report/?type=whistleblowing").content.decode()
+    assert "must not see yours" in page
+    assert "Ola Nordmann" in page and "Kari Privat" not in page
+
+
+def test_a_reporter_names_a_handler_who_then_sees_nothing_of_the_report(client):
+    named = CaseHandlerFactory(teams=["whistleblowing"], first_name="Ola", last_name="Nordmann")
+    colleague = CaseHandlerFactory(teams=["whistleblowing"])
+    response = client.post("/en/report/", whistleblowing_report(whistleblowing__excluded_handlers=[named.pk]))
+    assert response.status_code == 200
+    exclusion = CaseExclusion.objects.get()
+    assert (exclusion.user, exclusion.excluded_by) == (named, None)
+    assert not visible_cases(user=named).exists()
+    assert list(visible_cases(user=colleague)) == [exclusion.case]
+
+
+def test_a_reporter_cannot_name_someone_outside_the_list(client):
+    outsider = CaseHandlerFactory(teams=["privacy"])
+    response = client.post(
+        "/en/report/", whistleblowing_report(whistleblowing__excluded_handlers=[outsider.pk])
+    )
+    assert response.status_code == 400
+    assert not CaseExclusion.objects.exists()
+    assert "The purchasing manager approves his own invoices." in response.content.decode()
+    with pytest.raises(ValidationError):
+        submit(case_type=CaseType.WHISTLEBLOWING, excluded_handler_ids=(outsider.pk,))
+
+
+def test_other_types_name_no_handlers_even_if_the_field_is_sent(client):
+    named = CaseHandlerFactory(teams=["whistleblowing"])
+    data = whistleblowing_report(
+        case_type=CaseType.GENERAL_INQUIRY, whistleblowing__excluded_handlers=[named.pk]
+    )
+    assert client.post("/en/report/", data).status_code == 200
+    assert not CaseExclusion.objects.exists()
