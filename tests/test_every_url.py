@@ -3,14 +3,14 @@ may not see (issue 9, point 2). The URLs come from the URL configuration, so a p
 later is walked without editing this test; a path parameter this test cannot fill fails it."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
+from django.urls import URLPattern, reverse
 from django.utils import translation
 
 from cases import services
 from cases.models import Case, CaseStatus, CaseType
 from cases.uploads import Upload, identify_upload
 from tests.factories import CaseHandlerFactory, StaffFactory, in_teams, reply_as_staff, submit
+from tests.urls import named_url_patterns
 
 pytestmark = pytest.mark.django_db
 
@@ -52,30 +52,11 @@ def make_case(team: str) -> Case:
     return case
 
 
-def _parameters(pattern) -> list[str]:
-    if isinstance(pattern, RoutePattern):
-        return list(pattern.converters)
-    if isinstance(pattern, RegexPattern):
-        return list(pattern.regex.groupindex)
-    if isinstance(pattern, LocalePrefixPattern):
-        return []
-    raise AssertionError(f"an unknown kind of URL pattern: {pattern!r}")
-
-
 def every_url_pattern() -> list[tuple[str, list[str], URLPattern]]:
-    found = []
-
-    def walk(patterns, namespaces: tuple[str, ...], parameters: list[str]):
-        for entry in patterns:
-            here = parameters + _parameters(entry.pattern)
-            if isinstance(entry, URLResolver):
-                namespace = (entry.namespace,) if entry.namespace else ()
-                walk(entry.url_patterns, namespaces + namespace, here)
-            elif entry.name:
-                found.append((":".join((*namespaces, entry.name)), here, entry))
-
-    walk(get_resolver().url_patterns, (), [])
-    return found
+    return [
+        (":".join((*namespaces, name)), parameters, pattern)
+        for namespaces, name, parameters, pattern in named_url_patterns()
+    ]
 
 
 def fillings(name: str, parameters: list[str], pattern: URLPattern, cases: dict[str, Case]) -> list[dict]:

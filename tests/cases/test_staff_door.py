@@ -11,14 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
+from django.urls import URLPattern, reverse
 
 from cases.models import Case, CaseStatus, CaseType
 from cases.selectors import access_case, visible_cases
 from cases.services import add_reporter_message
 from cases.uploads import Upload, identify_upload
 from tests.factories import CaseHandlerFactory, StaffFactory, in_teams, reply_as_staff, submit
+from tests.urls import named_url_patterns
 
 pytestmark = pytest.mark.django_db
 
@@ -37,36 +37,14 @@ POSTED = {
 }
 
 
-def _parameters(pattern) -> list[str]:
-    if isinstance(pattern, RoutePattern):
-        return list(pattern.converters)
-    if isinstance(pattern, RegexPattern):
-        return list(pattern.regex.groupindex)
-    if isinstance(pattern, LocalePrefixPattern):
-        return []
-    raise AssertionError(f"an unknown kind of URL pattern: {pattern!r}")
-
-
 def admin_case_urls() -> list[tuple[str, list[str], URLPattern]]:
-    """Every URL of the admin whose name starts with `cases_`: (its name for reverse(), the
-    names of its path parameters, the pattern), from the project's resolver."""
-    found = []
-
-    def walk(patterns, namespaces: tuple[str, ...], parameters: list[str]):
-        for entry in patterns:
-            here = parameters + _parameters(entry.pattern)
-            if isinstance(entry, URLResolver):
-                namespace = (entry.namespace,) if entry.namespace else ()
-                walk(entry.url_patterns, namespaces + namespace, here)
-            elif (
-                namespaces == ("admin",)
-                and (entry.name or "").startswith("cases_")
-                and _concerns_cases(entry)
-            ):
-                found.append((f"admin:{entry.name}", here, entry))
-
-    walk(get_resolver().url_patterns, (), [])
-    return found
+    """Every URL of the admin whose name starts with `cases_` and concerns cases: (its name for
+    reverse(), the names of its path parameters, the pattern), from the project's resolver."""
+    return [
+        (f"admin:{name}", parameters, pattern)
+        for namespaces, name, parameters, pattern in named_url_patterns()
+        if namespaces == ("admin",) and name.startswith("cases_") and _concerns_cases(pattern)
+    ]
 
 
 def _concerns_cases(pattern: URLPattern) -> bool:
