@@ -64,7 +64,7 @@ class OutboxMessage(models.Model):
         reference is for those whose team handles it, and the outbox is no door to cases."""
         if self.concerns_type is None or self.concerns_id is None:
             return ""
-        return f"{self.concerns_type.name} {self.concerns_id}"
+        return f"{self.concerns_type.model} {self.concerns_id}"  # the model's name, in every language
 
     @property
     def state(self) -> str:
