@@ -82,6 +82,26 @@ def _add_service_errors(form, error: ValidationError) -> None:
         form.add_error(name if name in form.fields else None, refusals)
 
 
+def _checked_message_form(request, form_class):
+    """A posted message form (report or follow-up), checked: the form, and the status to refuse
+    it with (429 past the client's limit, 400 if invalid, and counted), or None if it is valid.
+
+    Past the limit, files are not even looked at: what was typed comes back. (Without files the
+    form costs little, and the service counts and refuses a message past the limit.)
+    """
+    seconds_left = services.message_limit_reached(client_key=request.client_key) if request.FILES else None
+    if seconds_left is not None:
+        form = form_class(request.POST)
+        form.is_valid()
+        _too_many_messages(form, seconds_left)
+        return form, 429
+    form = form_class(request.POST, request.FILES)
+    if not form.is_valid():
+        services.count_refused_message(client_key=request.client_key)
+        return form, 400
+    return form, None
+
+
 @never_cache
 def report(request):
     if request.method != "POST":
@@ -90,18 +110,9 @@ def report(request):
         form = TrustMessageForm(initial={"case_type": requested_type if known else None})
         return _report_page(request, form, unknown_type=bool(requested_type) and not known)
 
-    # Past the limit, files are not even looked at: what was typed comes back. (Without files
-    # the form costs little, and submit_case counts and refuses a message past the limit.)
-    seconds_left = services.message_limit_reached(client_key=request.client_key) if request.FILES else None
-    if seconds_left is not None:
-        form = TrustMessageForm(request.POST)
-        form.is_valid()
-        _too_many_messages(form, seconds_left)
-        return _report_page(request, form, status=429)
-    form = TrustMessageForm(request.POST, request.FILES)
-    if not form.is_valid():
-        services.count_refused_message(client_key=request.client_key)
-        return _report_page(request, form, status=400)
+    form, refused_status = _checked_message_form(request, TrustMessageForm)
+    if refused_status:
+        return _report_page(request, form, status=refused_status)
     data = form.cleaned_data
     identified = data["identity"] == IdentityChoice.IDENTIFIED
     try:
@@ -285,16 +296,9 @@ def followup_case(request):
         return redirect("cases:followup")
     if request.method != "POST":
         return _followup_case_page(request, case)
-    seconds_left = services.message_limit_reached(client_key=request.client_key) if request.FILES else None
-    if seconds_left is not None:
-        form = FollowUpMessageForm(request.POST)
-        form.is_valid()
-        _too_many_messages(form, seconds_left)
-        return _followup_case_page(request, case, form=form, status=429)
-    form = FollowUpMessageForm(request.POST, request.FILES)
-    if not form.is_valid():
-        services.count_refused_message(client_key=request.client_key)
-        return _followup_case_page(request, case, form=form, status=400)
+    form, refused_status = _checked_message_form(request, FollowUpMessageForm)
+    if refused_status:
+        return _followup_case_page(request, case, form=form, status=refused_status)
     try:
         services.add_reporter_message(
             case=case,
