@@ -33,6 +33,23 @@ class CaseStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class CaseOutcome(models.TextChoices):
+    ANSWERED = "answered", _("Answered")
+    RESOLVED = "resolved", _("Resolved: action taken")
+    NO_ACTION = "no_action", _("Looked into: no action needed")
+    UNFOUNDED = "unfounded", _("Not substantiated")
+    REFERRED = "referred", _("Referred elsewhere")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the reporter")
+    DUPLICATE = "duplicate", _("Duplicate of another case")
+
+
+class Severity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+
+
 class CaseTypeRouting(models.Model):
     """Which team handles a case type: its members, and only they, see those cases."""
 
@@ -77,6 +94,19 @@ class Case(models.Model):
     email_confirmed_at = models.DateTimeField(_("e-mail confirmed"), null=True, blank=True)
     content_digest = models.CharField(_("digest of what was sent"), max_length=64, editable=False)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
+    outcome = models.CharField(_("outcome"), max_length=32, choices=CaseOutcome.choices, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
+    severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices, blank=True)
+    # The words staff search for: the report's answers, its messages and notes, kept by the
+    # services that write them. Indexed per language on PostgreSQL (migration 0006).
+    search_document = models.TextField(default="", blank=True, editable=False)
 
     class Meta:
         verbose_name = _("case")
@@ -104,6 +134,11 @@ class CaseMessage(models.Model):
     )
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    # An internal note: staff only, never shown to the reporter and sends no notice.
+    is_internal = models.BooleanField(_("internal note"), default=False)
+    # What the reply meets: the answer (answer clocks) or feedback (whistleblowing feedback).
+    is_answer = models.BooleanField(_("the answer"), default=False)
+    is_feedback = models.BooleanField(_("feedback"), default=False)
     # SHA-256 of the form's one-time token: the same form sent twice makes one message. NULL for
     # messages without one (staff replies), so that they do not collide in the unique index.
     submission_token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
@@ -146,6 +181,19 @@ class CaseEventKind(models.TextChoices):
     STATUS_CHANGED = "status_changed", _("Status changed")
     REPLIED = "replied", _("Replied to the reporter")
     HANDLER_EXCLUDED = "handler_excluded", _("Handler excluded")
+    NOTE_ADDED = "note_added", _("Internal note added")
+    ASSIGNED = "assigned", _("Assigned")
+    RECLASSIFIED = "reclassified", _("Type changed")
+    REOPENED_BY_REPORTER = "reopened_by_reporter", _("Reopened by a message from the reporter")
+    CLOCK_STARTED = "clock_started", _("Clock started")
+    CLOCK_MET = "clock_met", _("Clock met")
+    CLOCK_DROPPED = "clock_dropped", _("Clock dropped")
+    CLOCK_EXTENDED = "clock_extended", _("Deadline extended")
+    TRIAGE_RECORDED = "triage_recorded", _("Triage recorded")
+    BREACH_DECISION = "breach_decision", _("Breach decision recorded")
+    BREACH_NOTIFIED = "breach_notified", _("Supervisory authority notified")
+    SUBJECTS_INFORMED = "subjects_informed", _("Decision on telling the data subjects")
+    REMINDER_SENT = "reminder_sent", _("Reminder sent to the team")
 
 
 class CaseEvent(models.Model):
@@ -205,6 +253,8 @@ class EmailConfirmation(models.Model):
     link_nonce = models.CharField(max_length=32)
     expires_at = models.DateTimeField()
     failed_attempts = models.PositiveSmallIntegerField(default=0)
+    # The one reminder to confirm, sent 24 hours after the request when it is still unconfirmed.
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("e-mail confirmation")
@@ -212,3 +262,169 @@ class EmailConfirmation(models.Model):
 
     def __str__(self) -> str:
         return str(self.case)
+
+
+class ClockKind(models.TextChoices):
+    ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledge receipt")
+    FEEDBACK = "feedback", _("Feedback to the reporter")
+    BREACH_NOTIFICATION = "breach_notification", _("Notify the supervisory authority, or record why not")
+    TRIAGE = "triage", _("Triage")
+    ANSWER = "answer", _("Answer")
+
+
+class ClockUnit(models.TextChoices):
+    HOURS = "hours", _("hours")
+    DAYS = "days", _("days")
+    WEEKS = "weeks", _("weeks")
+    MONTHS = "months", _("months")
+
+
+class ClockPolicy(models.Model):
+    """How long a case type has to meet one of its clocks: configuration, not code (DESIGN.md §1).
+
+    A clock is due at the end of `length` `unit`; where a legal limit is set too, at the earlier
+    of the two (the 30-day promise and the one-month limit of a data-subject request). An
+    extension, where allowed, moves the limit once (art. 12(3)).
+    """
+
+    case_type = models.CharField(_("type"), max_length=32, choices=CaseType.choices)
+    kind = models.CharField(_("clock"), max_length=32, choices=ClockKind.choices)
+    length = models.PositiveIntegerField(_("length"))
+    unit = models.CharField(_("unit"), max_length=8, choices=ClockUnit.choices)
+    limit_length = models.PositiveIntegerField(_("legal limit"), null=True, blank=True)
+    limit_unit = models.CharField(_("unit of the legal limit"), max_length=8, choices=ClockUnit.choices, blank=True)
+    extension_length = models.PositiveIntegerField(_("extension allowed"), null=True, blank=True)
+    extension_unit = models.CharField(_("unit of the extension"), max_length=8, choices=ClockUnit.choices, blank=True)
+    # At risk when the smaller of a share of the length and a number of hours is left.
+    at_risk_percent = models.PositiveSmallIntegerField(_("at risk when this share is left (%)"), default=25)
+    at_risk_max_hours = models.PositiveIntegerField(_("at risk at the latest this many hours before"), default=72)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("clock policy")
+        verbose_name_plural = _("clock policies")
+        ordering = ["case_type", "kind"]
+        constraints = [models.UniqueConstraint(fields=["case_type", "kind"], name="one_policy_per_type_and_clock")]
+
+    def __str__(self) -> str:
+        return f"{self.get_case_type_display()}: {self.get_kind_display()} ({self.length} {self.get_unit_display()})"
+
+
+class CaseClock(models.Model):
+    """One legal clock on a case: when it started, when it is due, and when it was met.
+
+    `due_at` and `at_risk_at` are computed when the clock starts (or is extended), so that the
+    queue sorts and filters on plain columns. A clock of the case's former type that was not met
+    when the case was reclassified is dropped, and stays in the history.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="clocks")
+    kind = models.CharField(_("clock"), max_length=32, choices=ClockKind.choices)
+    starts_at = models.DateTimeField(_("runs from"))
+    due_at = models.DateTimeField(_("due"), db_index=True)
+    at_risk_at = models.DateTimeField(_("at risk from"))
+    met_at = models.DateTimeField(_("met"), null=True, blank=True)
+    met_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Which staff action met it ("reply", "answer", "breach_decision", ...), and why it was late.
+    met_action = models.CharField(_("met by"), max_length=32, blank=True)
+    late_reasons = models.TextField(_("reasons for the delay"), blank=True)
+    dropped_at = models.DateTimeField(_("dropped"), null=True, blank=True)
+    # Added by hand to a case of another type (a whistleblowing report that reveals a breach).
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    first_due_at = models.DateTimeField(_("first due"), null=True, blank=True)
+    extended_at = models.DateTimeField(_("extended"), null=True, blank=True)
+    extension_reason = models.TextField(_("reason for the extension"), blank=True)
+    at_risk_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    breached_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("clock")
+        verbose_name_plural = _("clocks")
+        ordering = ["due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind"], condition=models.Q(dropped_at__isnull=True), name="one_running_clock_per_kind"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(met_at__isnull=True, dropped_at__isnull=True),
+                name="clock_running_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.get_kind_display()}"
+
+
+class Authority(models.TextChoices):
+    NORWAY = "NO", _("Datatilsynet (Norway)")
+    SWEDEN = "SE", _("Integritetsskyddsmyndigheten, IMY (Sweden)")
+    DENMARK = "DK", _("Datatilsynet (Denmark)")
+
+
+class BreachDecision(models.TextChoices):
+    PENDING = "", _("Not decided yet")
+    NOTIFY = "notify", _("Notify the supervisory authority")
+    NOT_NOTIFY = "not_notify", _("Do not notify: unlikely to result in a risk")
+
+
+class SubjectsInformed(models.TextChoices):
+    PENDING = "", _("Not decided yet")
+    INFORMED = "informed", _("The data subjects were told (art. 34)")
+    NOT_INFORMED = "not_informed", _("The data subjects were not told")
+
+
+class Breach(models.Model):
+    """A personal-data breach and what was decided about it: the breach register (art. 33(5))."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="breach")
+    aware_at = models.DateTimeField(_("aware since"))
+    nature = models.TextField(_("what happened"), blank=True)
+    data_categories = models.TextField(_("categories of personal data"), blank=True)
+    subjects_affected = models.PositiveIntegerField(_("data subjects affected (approx.)"), null=True, blank=True)
+    effects = models.TextField(_("likely consequences"), blank=True)
+    remedial_action = models.TextField(_("measures taken"), blank=True)
+    decision = models.CharField(_("decision"), max_length=16, choices=BreachDecision.choices, blank=True)
+    reasons_not_to_notify = models.TextField(_("why it is unlikely to result in a risk"), blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    subjects_informed = models.CharField(
+        _("data subjects told"), max_length=16, choices=SubjectsInformed.choices, blank=True
+    )
+    subjects_not_informed_reason = models.TextField(_("why the data subjects were not told"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("personal-data breach")
+        verbose_name_plural = _("personal-data breaches")
+        ordering = ["-aware_at"]
+
+    def __str__(self) -> str:
+        return str(self.case)
+
+
+class BreachNotification(models.Model):
+    """One phase of a notification to a supervisory authority (art. 33(4): facts may follow)."""
+
+    breach = models.ForeignKey(Breach, on_delete=models.CASCADE, related_name="notifications")
+    authority = models.CharField(_("authority"), max_length=2, choices=Authority.choices)
+    notified_at = models.DateTimeField(_("notified"))
+    authority_reference = models.CharField(_("the authority's reference"), max_length=100, blank=True)
+    summary = models.TextField(_("what was notified"), blank=True)
+    delay_reasons = models.TextField(_("reasons for the delay"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("notification to an authority")
+        verbose_name_plural = _("notifications to an authority")
+        ordering = ["notified_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.breach}: {self.get_authority_display()}"

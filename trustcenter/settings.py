@@ -98,6 +98,14 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_filters",
+    # Staff log in with a password and a TOTP code (backup codes as the fallback).
+    "django_otp",
+    "django_otp.plugins.otp_static",
+    "django_otp.plugins.otp_totp",
+    "two_factor",
+    "axes",
+    "auditlog",
 ]
 
 MIDDLEWARE = [
@@ -110,9 +118,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 if DEBUG:
     # Development serves static files from the app folders (runserver, live_server); WhiteNoise

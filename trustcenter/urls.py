@@ -18,4 +18,5 @@ urlpatterns += i18n_patterns(
     path("privacy/", views.privacy_notice, name="privacy_notice"),
     path("authorities/<slug:country>/", views.authority, name="authority"),
     path("", include("cases.urls")),
+    path("staff/", include("cases.staff_urls")),
 )
