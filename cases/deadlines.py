@@ -157,3 +157,29 @@ def whistleblowing_feedback_due(
     if acknowledged is not None:
         start_day = min(local_day(acknowledged, zone=zone), allowed_end)
     return end_of_day(last_day(start_day, feedback_within, country=country), zone=zone)
+
+
+def at_risk_from(starts: datetime, due: datetime, *, share_percent: int, max_hours: int) -> datetime:
+    """The moment a clock becomes at risk: when the smaller of a share of its length and
+    `max_hours` is left (a quarter and 3 days by default)."""
+    left = min((due - starts) * share_percent / 100, timedelta(hours=max_hours))
+    return due - max(left, timedelta(0))
+
+
+class ClockState(Enum):
+    OPEN = "open"
+    AT_RISK = "at_risk"
+    MET_ON_TIME = "met_on_time"
+    MET_LATE = "met_late"
+    BREACHED = "breached"
+
+
+def clock_state(*, now: datetime, due: datetime, at_risk: datetime, met: datetime | None) -> ClockState:
+    """Where a clock stands: met on time or late once met; otherwise open, at risk or breached."""
+    if met is not None:
+        return ClockState.MET_ON_TIME if met <= due else ClockState.MET_LATE
+    if now >= due:
+        return ClockState.BREACHED
+    if now >= at_risk:
+        return ClockState.AT_RISK
+    return ClockState.OPEN

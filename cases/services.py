@@ -4,9 +4,10 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
@@ -14,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -24,20 +27,26 @@ from trustcenter.files import remove_files_on_commit, written_files_removed_on_e
 from trustcenter.models import Team, TeamMembership
 from trustcenter.services import enqueue_email
 
-from . import questions, receipts, selectors
+from . import deadlines, questions, receipts, selectors
 from .models import (
     Attachment,
+    Breach,
     Case,
+    CaseClock,
     CaseEvent,
     CaseEventKind,
     CaseExclusion,
     CaseMessage,
+    CaseOutcome,
     CaseStatus,
     CaseType,
     CaseTypeRouting,
+    ClockKind,
+    ClockPolicy,
     EmailConfirmation,
     MessageAuthor,
     ReferenceCounter,
+    Severity,
 )
 from .uploads import Upload, decode_images, verify_uploads
 
@@ -408,6 +417,7 @@ def submit_case(
                 reporter_email=reporter_email,
                 wants_notices=wants_notices,
                 content_digest=digest,
+                search_document=_report_text(details=details, message=message),
             )
             first_message = CaseMessage.objects.create(
                 case=case,
@@ -425,6 +435,7 @@ def submit_case(
                     data={"handler": handler.pk},
                     created_at=now,
                 )
+            _start_clocks(case=case, now=now)
             if case_type == CaseType.SUBJECT_REQUEST:
                 _start_email_confirmation(case=case)
             else:
@@ -433,6 +444,12 @@ def submit_case(
         _refuse_if_already_submitted(token_hash)  # the same form, sent before or at the same moment
         raise
     return SubmittedCase(case=case, receipt_code=code)
+
+
+def _report_text(*, details: dict, message: str) -> str:
+    """What staff search a report by: its written answers and its message."""
+    answers = [value for value in details.values() if isinstance(value, str) and value]
+    return "\n".join([*answers, message])
 
 
 # Kept as the reason of an exclusion the reporter asked for (staff read it; it is not shown to them).
@@ -475,15 +492,26 @@ def add_reporter_message(
                 case=case, author=MessageAuthor.REPORTER, body=message, submission_token_hash=token_hash
             )
             _save_attachments(case=case, message=reply, uploads=uploads, written=written)
+            _append_search_text(case=case, text=message)
             # Conditional on the status in the database, not the one read with the case: staff
             # may have closed it since the reporter's page was loaded.
             Case.objects.filter(pk=case.pk, status=CaseStatus.WAITING_FOR_REPORTER).update(
                 status=CaseStatus.IN_PROGRESS
             )
+            # A message on a closed case reopens it and puts it back in the queue: reports have
+            # been lost in tools where such a message waited unseen on a closed case.
+            if Case.objects.filter(pk=case.pk, status=CaseStatus.CLOSED).update(
+                status=CaseStatus.RECEIVED, closed_at=None, outcome=""
+            ):
+                CaseEvent.objects.create(
+                    case=case,
+                    kind=CaseEventKind.REOPENED_BY_REPORTER,
+                    data={"from": CaseStatus.CLOSED, "to": CaseStatus.RECEIVED, "message": reply.pk},
+                )
     except IntegrityError:
         _refuse_if_already_submitted(token_hash)
         raise
-    case.refresh_from_db(fields=["status"])
+    case.refresh_from_db(fields=["status", "closed_at", "outcome"])
     return reply
 
 
@@ -538,6 +566,8 @@ def update_case(
             message = CaseMessage.objects.create(
                 case=case, author=MessageAuthor.STAFF, staff_user=actor, body=reply, created_at=now
             )
+            _append_search_text(case=case, text=reply)
+            _meet_clocks(case=case, kinds=[ClockKind.ACKNOWLEDGEMENT], actor=actor, action="reply", at=now)
             events.append(
                 CaseEvent(
                     case=case,
@@ -682,9 +712,12 @@ def confirm_email_with_link(*, token: str) -> Case | None:
 def _mark_confirmed(*, case: Case, confirmation: EmailConfirmation) -> None:
     now = timezone.now()
     # Conditional: a confirmation that came first keeps its time.
-    Case.objects.filter(pk=case.pk, email_confirmed_at__isnull=True).update(email_confirmed_at=now)
-    case.refresh_from_db(fields=["email_confirmed_at"])
-    confirmation.delete()
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk, email_confirmed_at__isnull=True).update(email_confirmed_at=now)
+        case.refresh_from_db(fields=["email_confirmed_at"])
+        confirmation.delete()
+        if settings.TRUSTCENTER_SUBJECT_REQUEST_CLOCK_FROM == "confirmation":
+            _start_clocks(case=case, now=now)
 
 
 def resend_email_confirmation(*, case: Case) -> None:
@@ -722,3 +755,484 @@ def check_proof(*, proof: str) -> dict | None:
         return signing.loads("".join(proof.split()), salt=PROOF_SALT)
     except signing.BadSignature:
         return None
+
+
+# --- Legal clocks (DESIGN.md §1) ----------------------------------------------------------------
+
+# DESIGN.md §1's defaults, as migration 0006 made them once; admins change them in the admin.
+DEFAULT_CLOCK_POLICIES = [
+    # case type, clock, length, unit, legal limit, extension
+    (CaseType.SUBJECT_REQUEST, ClockKind.ANSWER, 30, "days", (1, "months"), (2, "months")),
+    (CaseType.PRIVACY_DEVIATION, ClockKind.BREACH_NOTIFICATION, 72, "hours", None, None),
+    (CaseType.SECURITY_INCIDENT, ClockKind.TRIAGE, 72, "hours", None, None),
+    (CaseType.WHISTLEBLOWING, ClockKind.ACKNOWLEDGEMENT, 7, "days", None, None),
+    (CaseType.WHISTLEBLOWING, ClockKind.FEEDBACK, 3, "months", None, None),
+    (CaseType.HSE, ClockKind.ACKNOWLEDGEMENT, 7, "days", None, None),
+    (CaseType.COMPLAINT, ClockKind.ANSWER, 30, "days", None, None),
+    (CaseType.GENERAL_INQUIRY, ClockKind.ANSWER, 30, "days", None, None),
+]
+# Where a whistleblowing report came with no acknowledgement policy, the Directive's 7 days.
+DEFAULT_ACKNOWLEDGEMENT = deadlines.Period(7, deadlines.Unit.DAYS)
+
+
+def ensure_default_clock_policies() -> None:
+    """Makes the default policies that are missing (for the demo data and the tests, whose
+    transactional runs empty the tables that migration 0006 filled)."""
+    for case_type, kind, length, unit, limit, extension in DEFAULT_CLOCK_POLICIES:
+        ClockPolicy.objects.get_or_create(
+            case_type=case_type,
+            kind=kind,
+            defaults={
+                "length": length,
+                "unit": unit,
+                "limit_length": limit[0] if limit else None,
+                "limit_unit": limit[1] if limit else "",
+                "extension_length": extension[0] if extension else None,
+                "extension_unit": extension[1] if extension else "",
+            },
+        )
+
+
+def _period(length: int, unit: str) -> deadlines.Period:
+    return deadlines.Period(length, deadlines.Unit(unit))
+
+
+def _counting() -> dict:
+    return {"country": settings.TRUSTCENTER_CONTROLLER_COUNTRY, "zone": ZoneInfo(settings.TIME_ZONE)}
+
+
+def _policy_for(*, case: Case, kind: str) -> ClockPolicy | None:
+    """The case type's policy for a clock; for a clock added to a case of another type (the
+    breach clock on a whistleblowing report), the policy of the type that owns that clock."""
+    policies = ClockPolicy.objects.filter(kind=kind, is_active=True)
+    return policies.filter(case_type=case.case_type).first() or policies.order_by("pk").first()
+
+
+def _feedback_due(*, case: Case, policy: ClockPolicy, acknowledged_at) -> datetime:
+    acknowledgement = ClockPolicy.objects.filter(
+        case_type=case.case_type, kind=ClockKind.ACKNOWLEDGEMENT, is_active=True
+    ).first()
+    return deadlines.whistleblowing_feedback_due(
+        case.received_at,
+        acknowledged=acknowledged_at,
+        acknowledge_within=(
+            _period(acknowledgement.length, acknowledgement.unit)
+            if acknowledgement
+            else DEFAULT_ACKNOWLEDGEMENT
+        ),
+        feedback_within=_period(policy.length, policy.unit),
+        **_counting(),
+    )
+
+
+def _due(*, policy: ClockPolicy, starts_at) -> datetime:
+    promise = _period(policy.length, policy.unit)
+    if policy.limit_length and policy.limit_unit:
+        return deadlines.subject_request_due(
+            starts_at, promise=promise, limit=_period(policy.limit_length, policy.limit_unit), **_counting()
+        )
+    return deadlines.period_end(starts_at, promise, **_counting())
+
+
+def _new_clock(*, case: Case, policy: ClockPolicy, starts_at, added_by=None) -> CaseClock:
+    if policy.kind == ClockKind.FEEDBACK:
+        due = _feedback_due(case=case, policy=policy, acknowledged_at=None)
+    else:
+        due = _due(policy=policy, starts_at=starts_at)
+    return CaseClock(
+        case=case,
+        kind=policy.kind,
+        starts_at=starts_at,
+        due_at=due,
+        at_risk_at=deadlines.at_risk_from(
+            starts_at, due, share_percent=policy.at_risk_percent, max_hours=policy.at_risk_max_hours
+        ),
+        added_by=added_by,
+    )
+
+
+def _start_clocks(*, case: Case, actor=None, now) -> list[CaseClock]:
+    """The clocks of the case's type that it does not run yet, from receipt (the breach clock
+    from awareness, which is receipt until staff record otherwise)."""
+    running = set(case.clocks.filter(dropped_at__isnull=True).values_list("kind", flat=True))
+    started = []
+    for policy in ClockPolicy.objects.filter(case_type=case.case_type, is_active=True):
+        if policy.kind in running:
+            continue
+        starts_at = case.received_at
+        if case.case_type == CaseType.SUBJECT_REQUEST and policy.kind == ClockKind.ANSWER:
+            if settings.TRUSTCENTER_SUBJECT_REQUEST_CLOCK_FROM == "confirmation":
+                if case.email_confirmed_at is None:
+                    continue
+                starts_at = case.email_confirmed_at
+        if policy.kind == ClockKind.BREACH_NOTIFICATION:
+            breach, _created = Breach.objects.get_or_create(
+                case=case, defaults={"aware_at": case.received_at}
+            )
+            starts_at = breach.aware_at
+        clock = _new_clock(case=case, policy=policy, starts_at=starts_at)
+        clock.save()
+        started.append(clock)
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.CLOCK_STARTED,
+            data={"clock": policy.kind},
+            created_at=now,
+        )
+    return started
+
+
+def _meet_clocks(*, case: Case, kinds, actor, action: str, at, late_reasons: str = "") -> list[CaseClock]:
+    """Meets the case's running clocks of these kinds, each with a line in the history."""
+    met = list(
+        case.clocks.select_for_update().filter(kind__in=kinds, met_at__isnull=True, dropped_at__isnull=True)
+    )
+    for clock in met:
+        clock.met_at, clock.met_by, clock.met_action, clock.late_reasons = at, actor, action, late_reasons
+        clock.save(update_fields=["met_at", "met_by", "met_action", "late_reasons"])
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.CLOCK_MET,
+            data={"clock": clock.kind, "by": action, "late": at > clock.due_at},
+            created_at=timezone.now(),
+        )
+        if clock.kind == ClockKind.ACKNOWLEDGEMENT:
+            _reschedule_feedback(case=case, acknowledged_at=at)
+    return met
+
+
+def _reschedule_feedback(*, case: Case, acknowledged_at) -> None:
+    # Feedback is due 3 months from the acknowledgement, or from the end of the 7 days if none
+    # was sent: the earlier of the two once it is known (deadlines.whistleblowing_feedback_due).
+    for clock in case.clocks.filter(kind=ClockKind.FEEDBACK, met_at__isnull=True, dropped_at__isnull=True):
+        policy = _policy_for(case=case, kind=ClockKind.FEEDBACK)
+        if policy is None:
+            continue
+        clock.due_at = _feedback_due(case=case, policy=policy, acknowledged_at=acknowledged_at)
+        clock.at_risk_at = deadlines.at_risk_from(
+            clock.starts_at,
+            clock.due_at,
+            share_percent=policy.at_risk_percent,
+            max_hours=policy.at_risk_max_hours,
+        )
+        clock.save(update_fields=["due_at", "at_risk_at"])
+
+
+def add_clock(*, case: Case, actor, kind: str, starts_at) -> CaseClock:
+    """A clock of another type on this case, without moving it to another team: a whistleblowing
+    report that reveals a personal-data breach gets the 72-hour clock from the recorded moment
+    of awareness."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    now = timezone.now()
+    errors: dict[str, list[str]] = {}
+    policy = _policy_for(case=case, kind=kind) if kind in ClockKind.values else None
+    if policy is None:
+        errors["kind"] = [_("Choose one of the clocks in the list.")]
+    if starts_at is None or starts_at > now:
+        errors["starts_at"] = [_("Give a moment that has passed.")]
+    elif starts_at < case.received_at - timedelta(days=365 * 5):
+        errors["starts_at"] = [_("Give the moment the team became aware of it.")]
+    if not errors and case.clocks.filter(kind=kind, dropped_at__isnull=True).exists():
+        errors["kind"] = [_("The case already runs this clock.")]
+    if errors:
+        raise ValidationError(errors)
+    assert policy is not None
+    with transaction.atomic():
+        if kind == ClockKind.BREACH_NOTIFICATION:
+            Breach.objects.update_or_create(case=case, defaults={"aware_at": starts_at})
+        clock = _new_clock(case=case, policy=policy, starts_at=starts_at, added_by=actor)
+        clock.save()
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.CLOCK_STARTED,
+            data={"clock": kind, "added": True},
+            created_at=now,
+        )
+    return clock
+
+
+class ExtensionRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def extend_deadline(*, case: Case, actor, reason: str) -> CaseClock:
+    """Extends a data-subject request's answer once (art. 12(3)), with a reason, while its first
+    period runs; the requester is told by e-mail, and sees the reason at follow-up."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Give the reason for the extension: the requester is told it.")]})
+    now = timezone.now()
+    with transaction.atomic():
+        clock = (
+            case.clocks.select_for_update()
+            .filter(kind=ClockKind.ANSWER, met_at__isnull=True, dropped_at__isnull=True)
+            .first()
+        )
+        policy = _policy_for(case=case, kind=ClockKind.ANSWER)
+        if clock is None or policy is None or not (policy.extension_length and policy.limit_length):
+            raise ExtensionRefused(_("This case has no answer deadline that can be extended."))
+        if clock.extended_at is not None:
+            raise ExtensionRefused(_("The deadline was extended already; it can be extended only once."))
+        if now >= clock.due_at:
+            raise ExtensionRefused(
+                _(
+                    "The first deadline has passed: an extension must be told to the requester before it runs out."
+                )
+            )
+        clock.first_due_at = clock.due_at
+        clock.due_at = deadlines.extended_subject_request_due(
+            clock.starts_at,
+            limit=_period(policy.limit_length, policy.limit_unit),
+            extension=_period(policy.extension_length, policy.extension_unit),
+            **_counting(),
+        )
+        clock.at_risk_at = deadlines.at_risk_from(
+            clock.starts_at,
+            clock.due_at,
+            share_percent=policy.at_risk_percent,
+            max_hours=policy.at_risk_max_hours,
+        )
+        clock.extended_at, clock.extension_reason = now, reason
+        clock.save()
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.CLOCK_EXTENDED,
+            data={
+                "clock": clock.kind,
+                "from": clock.first_due_at.isoformat(),
+                "to": clock.due_at.isoformat(),
+            },
+            created_at=now,
+        )
+        if case.reporter_email and not case.is_anonymous:
+            with translation.override(case.language):
+                due_day = timezone.localtime(clock.due_at - timedelta(microseconds=1)).date()
+                context = {
+                    "due": due_day,
+                    "followup_url": _followup_url(case.language),
+                    "reference": case.reference,
+                }
+                subject = render_to_string("cases/email/extended_subject.txt", context).strip()
+                body = render_to_string("cases/email/extended_body.txt", context)
+            enqueue_email(recipient=case.reporter_email, subject=subject, body=body, concerns=case)
+    return clock
+
+
+# --- The staff workspace's actions ----------------------------------------------------------------
+
+
+def _append_search_text(*, case: Case, text: str) -> None:
+    Case.objects.filter(pk=case.pk).update(search_document=Concat(F("search_document"), Value("\n" + text)))
+
+
+def _check_staff_text(text: str, *, field: str, required: bool = True) -> str:
+    text = text.strip()
+    if required and not text:
+        raise ValidationError({field: [_("Write the message.")]})
+    if len(text) > settings.TRUSTCENTER_MAX_MESSAGE_CHARS:
+        raise ValidationError(
+            {
+                field: [
+                    _("Use at most %(limit)s characters.") % {"limit": settings.TRUSTCENTER_MAX_MESSAGE_CHARS}
+                ]
+            }
+        )
+    return text
+
+
+def _staff_message(
+    *, case: Case, actor, body: str, uploads, is_internal: bool, is_answer=False, is_feedback=False
+):
+    verify_uploads(list(uploads))
+    now = timezone.now()
+    with written_files_removed_on_error() as written, transaction.atomic():
+        message = CaseMessage.objects.create(
+            case=case,
+            author=MessageAuthor.STAFF,
+            staff_user=actor,
+            body=body,
+            created_at=now,
+            is_internal=is_internal,
+            is_answer=is_answer,
+            is_feedback=is_feedback,
+        )
+        _save_attachments(case=case, message=message, uploads=list(uploads), written=written)
+        _append_search_text(case=case, text=body)
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.NOTE_ADDED if is_internal else CaseEventKind.REPLIED,
+            data={"message": message.pk},
+            created_at=now,
+        )
+        if not is_internal:
+            kinds = [ClockKind.ACKNOWLEDGEMENT]
+            if is_answer:
+                kinds.append(ClockKind.ANSWER)
+            if is_feedback:
+                kinds.append(ClockKind.FEEDBACK)
+            _meet_clocks(
+                case=case, kinds=kinds, actor=actor, action="answer" if is_answer else "reply", at=now
+            )
+            if case.status == CaseStatus.RECEIVED:
+                _set_status(
+                    case=case, actor=actor, expected_status=CaseStatus.RECEIVED, status=CaseStatus.IN_PROGRESS
+                )
+            _enqueue_notice(case=case, template="news")
+    return message
+
+
+def reply_to_reporter(
+    *, case: Case, actor, body: str, uploads=(), is_answer: bool = False, is_feedback: bool = False
+) -> CaseMessage:
+    """A reply the reporter reads at follow-up, with the "there is news" notice. The first reply
+    acknowledges; one marked as the answer meets the answer clock, one marked as feedback the
+    whistleblowing feedback clock."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    body = _check_staff_text(body, field="body")
+    return _staff_message(
+        case=case,
+        actor=actor,
+        body=body,
+        uploads=uploads,
+        is_internal=False,
+        is_answer=is_answer,
+        is_feedback=is_feedback,
+    )
+
+
+def add_internal_note(*, case: Case, actor, body: str, uploads=()) -> CaseMessage:
+    """A note for the team: the reporter never sees it, and it sends nothing."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    body = _check_staff_text(body, field="body")
+    return _staff_message(case=case, actor=actor, body=body, uploads=uploads, is_internal=True)
+
+
+def assign_case(*, case: Case, actor, assignee) -> None:
+    """Gives the case to a handler who can see it (or to no one)."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    if assignee is not None and not selectors.visible_cases(user=assignee).filter(pk=case.pk).exists():
+        raise ValidationError({"assignee": [_("Choose a handler of the team that handles this case.")]})
+    previous = case.assignee_id
+    new = assignee.pk if assignee is not None else None
+    if previous == new:
+        return
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(assignee=assignee)
+        case.assignee = assignee
+        CaseEvent.objects.create(
+            case=case, actor=actor, kind=CaseEventKind.ASSIGNED, data={"from": previous, "to": new}
+        )
+
+
+def _set_status(*, case: Case, actor, expected_status: str, status: str, outcome: str = "") -> CaseEvent:
+    now = timezone.now()
+    closing = status == CaseStatus.CLOSED
+    changed = Case.objects.filter(pk=case.pk, status=expected_status).update(
+        status=status, closed_at=now if closing else None, outcome=outcome if closing else ""
+    )
+    if not changed:
+        raise StaleCase
+    case.status, case.closed_at, case.outcome = status, now if closing else None, outcome if closing else ""
+    data = {"from": expected_status, "to": status}
+    if closing:
+        data["outcome"] = outcome
+    return CaseEvent.objects.create(
+        case=case, actor=actor, kind=CaseEventKind.STATUS_CHANGED, data=data, created_at=now
+    )
+
+
+def change_status(
+    *, case: Case, actor, status: str, expected_status: str | None = None, outcome: str = ""
+) -> None:
+    """A new status, if it is still the one the staff member saw (else StaleCase). Closing needs
+    an outcome; closing as answered meets the answer clock. Reopening clears the outcome."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    expected_status = expected_status if expected_status is not None else case.status
+    if status not in CaseStatus.values:
+        raise ValidationError({"status": [_("Choose one of the statuses in the list.")]})
+    if status == CaseStatus.CLOSED and outcome not in CaseOutcome.values:
+        raise ValidationError({"outcome": [_("Choose the outcome the case is closed with.")]})
+    if status == expected_status:
+        return
+    with transaction.atomic():
+        _set_status(case=case, actor=actor, expected_status=expected_status, status=status, outcome=outcome)
+        if status == CaseStatus.CLOSED and outcome == CaseOutcome.ANSWERED:
+            _meet_clocks(
+                case=case, kinds=[ClockKind.ANSWER], actor=actor, action="closed_answered", at=timezone.now()
+            )
+        _enqueue_notice(case=case, template="news")
+
+
+def reclassify_case(*, case: Case, actor, case_type: str) -> None:
+    """Moves the case to another type (and so, perhaps, to another team). It gets the clocks of
+    its new type, counted from receipt; the clocks of its former type that were not met, and
+    were not added by hand, are dropped, and stay in its history."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    if case_type not in CaseType.values:
+        raise ValidationError({"case_type": [_("Choose one of the types in the list.")]})
+    if case_type == case.case_type:
+        return
+    now = timezone.now()
+    new_kinds = set(
+        ClockPolicy.objects.filter(case_type=case_type, is_active=True).values_list("kind", flat=True)
+    )
+    with transaction.atomic():
+        previous = case.case_type
+        Case.objects.filter(pk=case.pk).update(case_type=case_type)
+        case.case_type = case_type
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.RECLASSIFIED,
+            data={"from": previous, "to": case_type},
+            created_at=now,
+        )
+        for clock in case.clocks.filter(met_at__isnull=True, dropped_at__isnull=True, added_by__isnull=True):
+            if clock.kind not in new_kinds:
+                clock.dropped_at = now
+                clock.save(update_fields=["dropped_at"])
+                CaseEvent.objects.create(
+                    case=case,
+                    actor=actor,
+                    kind=CaseEventKind.CLOCK_DROPPED,
+                    data={"clock": clock.kind},
+                    created_at=now,
+                )
+        _start_clocks(case=case, actor=actor, now=now)
+
+
+def record_triage(*, case: Case, actor, severity: str, note: str) -> None:
+    """The security team's triage: a severity and what was found, which meets the triage clock."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    if severity not in Severity.values:
+        raise ValidationError({"severity": [_("Choose one of the severities in the list.")]})
+    note = _check_staff_text(note, field="note")
+    now = timezone.now()
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(severity=severity)
+        case.severity = severity
+        message = CaseMessage.objects.create(
+            case=case,
+            author=MessageAuthor.STAFF,
+            staff_user=actor,
+            body=note,
+            created_at=now,
+            is_internal=True,
+        )
+        _append_search_text(case=case, text=note)
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.TRIAGE_RECORDED,
+            data={"severity": severity, "message": message.pk},
+            created_at=now,
+        )
+        _meet_clocks(case=case, kinds=[ClockKind.TRIAGE], actor=actor, action="triage", at=now)

@@ -261,14 +261,34 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 OUTBOX_SWEEP_SECONDS = env_int("TRUSTCENTER_OUTBOX_SWEEP_SECONDS", 60, minimum=1)
 TRUSTCENTER_OUTBOX_MAX_ATTEMPTS = env_int("TRUSTCENTER_OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
 TRUSTCENTER_ALERT_EMAIL = env.str("TRUSTCENTER_ALERT_EMAIL", default="")  # empty: the privacy contact
+TRUSTCENTER_CLOCK_REMINDER_SECONDS = env_int("TRUSTCENTER_CLOCK_REMINDER_SECONDS", 300, minimum=10)
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "trustcenter.tasks.sweep_outbox", "schedule": float(OUTBOX_SWEEP_SECONDS)},
+    "clock-reminders": {
+        "task": "cases.tasks.send_reminders",
+        "schedule": float(TRUSTCENTER_CLOCK_REMINDER_SECONDS),
+    },
 }
 
 # The controller: shown in the footer and on the privacy notice.
 TRUSTCENTER_CONTROLLER_NAME = env.str("TRUSTCENTER_CONTROLLER_NAME", default="Example Group AS")
 TRUSTCENTER_PRIVACY_EMAIL = env.str("TRUSTCENTER_PRIVACY_EMAIL", default="privacy@example.com")
 TRUSTCENTER_POSTAL_ADDRESS = env.str("TRUSTCENTER_POSTAL_ADDRESS", default="Postboks 1, 0101 Oslo, Norway")
+# The country whose public holidays move a deadline's last day (DESIGN.md §1), and its clocks' zone
+# is TIME_ZONE.
+TRUSTCENTER_CONTROLLER_COUNTRY = env.str("TRUSTCENTER_CONTROLLER_COUNTRY", default="NO").upper()
+if TRUSTCENTER_CONTROLLER_COUNTRY not in ("NO", "SE", "DK"):
+    raise ImproperlyConfigured(
+        f"TRUSTCENTER_CONTROLLER_COUNTRY must be NO, SE or DK, not {TRUSTCENTER_CONTROLLER_COUNTRY!r}"
+    )
+# A data-subject request's answer clock runs from receipt, the reading that is never late; "confirmation"
+# starts it when the requester has confirmed their e-mail address instead.
+TRUSTCENTER_SUBJECT_REQUEST_CLOCK_FROM = env.str("TRUSTCENTER_SUBJECT_REQUEST_CLOCK_FROM", default="receipt")
+if TRUSTCENTER_SUBJECT_REQUEST_CLOCK_FROM not in ("receipt", "confirmation"):
+    raise ImproperlyConfigured(
+        "TRUSTCENTER_SUBJECT_REQUEST_CLOCK_FROM must be receipt or confirmation, "
+        f"not {TRUSTCENTER_SUBJECT_REQUEST_CLOCK_FROM!r}"
+    )
 # The public address, for links in e-mails. Production has no sensible default: a guess would send
 # reporters links to a machine that is not the site.
 TRUSTCENTER_SITE_URL = env.str("TRUSTCENTER_SITE_URL", default="").strip().rstrip("/")
