@@ -221,3 +221,6 @@ class CaseTypeRoutingAdmin(admin.ModelAdmin):
 
     list_display = ["case_type", "team"]
     list_editable = ["team"]
+
+
+from . import audit_admin  # noqa: E402, F401  -- replaces auditlog's page of the log

@@ -104,6 +104,9 @@ class Case(models.Model):
         related_name="assigned_cases",
     )
     severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices, blank=True)
+    # The nearest due of its running clocks, kept by the services that start, meet, drop or
+    # extend a clock, so that the queue sorts on an indexed column.
+    next_due_at = models.DateTimeField(_("next due"), null=True, blank=True, editable=False, db_index=True)
     # The words staff search for: the report's answers, its messages and notes, kept by the
     # services that write them. Indexed per language on PostgreSQL (migration 0006).
     search_document = models.TextField(default="", blank=True, editable=False)

@@ -1,11 +1,17 @@
 """Reads that several callers share. Selectors never import services: services use them."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+
+from trustcenter.models import Team
 
 from . import receipts
-from .models import Attachment, Case, CaseExclusion, CaseTypeRouting
+from .models import Attachment, Case, CaseClock, CaseExclusion, CaseStatus, CaseType, CaseTypeRouting
 
 # The permission that lets a staff member read cases at all; their teams decide which.
 VIEW_CASES_PERMISSION = "cases.view_case"
@@ -85,3 +91,107 @@ def access_case(*, user, case_id: int) -> Case:
 def case_attachment(*, case: Case, attachment_id: int) -> Attachment | None:
     """One of the case's files; only ever asked for a case that came through a door."""
     return case.attachments.filter(pk=attachment_id).first()
+
+
+# --- The staff workspace's queue ---------------------------------------------------------------
+
+# The text-search configuration of each site language (PostgreSQL's built-in ones); migration
+# 0006 indexes `search_document` with each, for the cases of that language.
+SEARCH_CONFIGS = {"en": "english", "nb": "norwegian", "sv": "swedish", "da": "danish"}
+
+# Clock states the queue filters by: of a case's running clocks, the worst.
+CLOCK_FILTERS = ("breached", "at_risk", "open", "none")
+
+
+def teams_of(*, user) -> QuerySet[Team]:
+    return Team.objects.filter(memberships__user=user).order_by("name")
+
+
+def running_clocks() -> QuerySet[CaseClock]:
+    return CaseClock.objects.filter(met_at__isnull=True, dropped_at__isnull=True)
+
+
+def search_cases(cases: QuerySet[Case], *, text: str) -> QuerySet[Case]:
+    """Cases whose reference, report or messages match the words: full-text search in the
+    case's own language on PostgreSQL (answered from the per-language indexes), a plain
+    match elsewhere."""
+    text = text.strip()
+    if not text:
+        return cases
+    matches = Q(reference__iexact=text) | Q(reference__icontains=text)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        for language, config in SEARCH_CONFIGS.items():
+            cases = cases.alias(**{f"words_{language}": SearchVector("search_document", config=config)})
+            matches |= Q(language=language) & Q(
+                **{f"words_{language}": SearchQuery(text, config=config, search_type="websearch")}
+            )
+    else:
+        matches |= Q(search_document__icontains=text)
+    return cases.filter(matches)
+
+
+def with_clock_state(cases: QuerySet[Case], *, state: str, now: datetime) -> QuerySet[Case]:
+    """Cases whose running clocks are, at worst, in this state (`none`: no clock runs)."""
+    clocks = running_clocks().filter(case=OuterRef("pk"))
+    if state == "breached":
+        return cases.filter(next_due_at__lte=now)
+    if state == "at_risk":
+        return cases.filter(next_due_at__gt=now).filter(Exists(clocks.filter(at_risk_at__lte=now)))
+    if state == "open":
+        return cases.filter(next_due_at__gt=now).exclude(Exists(clocks.filter(at_risk_at__lte=now)))
+    if state == "none":
+        return cases.filter(next_due_at__isnull=True)
+    return cases
+
+
+def waiting_for_requester() -> Q:
+    """Data-subject requests whose requester has not confirmed the e-mail address yet."""
+    return Q(case_type=CaseType.SUBJECT_REQUEST, email_confirmed_at__isnull=True)
+
+
+def queue(
+    *,
+    user,
+    now: datetime,
+    case_type: str = "",
+    status: str = "",
+    team: str = "",
+    assignee: str = "",
+    clock_state: str = "",
+    text: str = "",
+    waiting: bool = False,
+) -> QuerySet[Case]:
+    """The staff member's queue: the open cases of their teams, nearest due clock first.
+
+    `status` is a status, "open" (the default: all but closed) or "all"; `assignee` is "me",
+    "none" or a user's id; `waiting` shows the data-subject requests still waiting for their
+    requester to confirm, which the default view leaves out. The rows come with their running
+    clocks and assignee in a constant number of queries, whatever their number.
+    """
+    cases = visible_cases(user=user)
+    if status in CaseStatus.values:
+        cases = cases.filter(status=status)
+    elif status != "all":
+        cases = cases.exclude(status=CaseStatus.CLOSED)
+    cases = cases.filter(waiting_for_requester()) if waiting else cases.exclude(waiting_for_requester())
+    if case_type:
+        cases = cases.filter(case_type=case_type)
+    if team:
+        cases = cases.filter(
+            case_type__in=CaseTypeRouting.objects.filter(team__slug=team).values("case_type")
+        )
+    if assignee == "me":
+        cases = cases.filter(assignee=user)
+    elif assignee == "none":
+        cases = cases.filter(assignee__isnull=True)
+    elif assignee.isdigit():
+        cases = cases.filter(assignee_id=int(assignee))
+    cases = with_clock_state(cases, state=clock_state, now=now)
+    cases = search_cases(cases, text=text)
+    return (
+        cases.select_related("assignee")
+        .prefetch_related(Prefetch("clocks", queryset=running_clocks(), to_attr="running_clocks"))
+        .order_by(F("next_due_at").asc(nulls_last=True), "received_at", "pk")
+    )

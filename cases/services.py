@@ -851,6 +851,17 @@ def _new_clock(*, case: Case, policy: ClockPolicy, starts_at, added_by=None) -> 
     )
 
 
+def _refresh_next_due(*, case: Case) -> None:
+    nearest = (
+        CaseClock.objects.filter(case=case, met_at__isnull=True, dropped_at__isnull=True)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
+    )
+    Case.objects.filter(pk=case.pk).update(next_due_at=nearest)
+    case.next_due_at = nearest
+
+
 def _start_clocks(*, case: Case, actor=None, now) -> list[CaseClock]:
     """The clocks of the case's type that it does not run yet, from receipt (the breach clock
     from awareness, which is receipt until staff record otherwise)."""
@@ -880,6 +891,8 @@ def _start_clocks(*, case: Case, actor=None, now) -> list[CaseClock]:
             data={"clock": policy.kind},
             created_at=now,
         )
+    if started:
+        _refresh_next_due(case=case)
     return started
 
 
@@ -900,6 +913,8 @@ def _meet_clocks(*, case: Case, kinds, actor, action: str, at, late_reasons: str
         )
         if clock.kind == ClockKind.ACKNOWLEDGEMENT:
             _reschedule_feedback(case=case, acknowledged_at=at)
+    if met:
+        _refresh_next_due(case=case)
     return met
 
 
@@ -951,6 +966,7 @@ def add_clock(*, case: Case, actor, kind: str, starts_at) -> CaseClock:
             data={"clock": kind, "added": True},
             created_at=now,
         )
+        _refresh_next_due(case=case)
     return clock
 
 
@@ -1000,6 +1016,7 @@ def extend_deadline(*, case: Case, actor, reason: str) -> CaseClock:
         )
         clock.extended_at, clock.extension_reason = now, reason
         clock.save()
+        _refresh_next_due(case=case)
         CaseEvent.objects.create(
             case=case,
             actor=actor,
@@ -1207,6 +1224,7 @@ def reclassify_case(*, case: Case, actor, case_type: str) -> None:
                     created_at=now,
                 )
         _start_clocks(case=case, actor=actor, now=now)
+        _refresh_next_due(case=case)
 
 
 def record_triage(*, case: Case, actor, severity: str, note: str) -> None:

@@ -1,4 +1,7 @@
+import time
+
 from django.conf import settings
+from django.contrib.auth import logout
 
 from .ratelimit import ClientKey
 
@@ -42,6 +45,33 @@ def ClientPrivacyMiddleware(get_response):
         request.client_key = request_client_key(request, header=header)
         for key in (*IDENTIFYING_META_KEYS, header):
             request.META.pop(key, None)
+        return get_response(request)
+
+    return middleware
+
+
+STAFF_LAST_SEEN_KEY = "staff_last_seen"
+
+
+def StaffIdleTimeoutMiddleware(get_response):
+    """Logs a staff member out after settings.TRUSTCENTER_STAFF_IDLE_SECONDS without a request.
+
+    The time is checked here, not left to the session's expiry alone, because the session store
+    (Redis) would end it only by its own clock, and a staff session must not outlive the setting
+    whatever the store. The session's expiry follows too, so the cookie and the stored session go
+    at the same time; a reporter's session keeps SESSION_COOKIE_AGE.
+    """
+
+    def middleware(request):
+        # Without a session cookie no one is logged in, and the session is left unread.
+        if settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_staff:
+            idle_seconds = settings.TRUSTCENTER_STAFF_IDLE_SECONDS
+            now = time.time()
+            if now - request.session.get(STAFF_LAST_SEEN_KEY, now) > idle_seconds:
+                logout(request)
+            else:
+                request.session[STAFF_LAST_SEEN_KEY] = now
+                request.session.set_expiry(idle_seconds)
         return get_response(request)
 
     return middleware

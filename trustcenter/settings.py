@@ -5,6 +5,7 @@ broker, e-mail to the console. With DJANGO_DEBUG=false it refuses to start witho
 a production site needs, and `manage.py check --deploy` has nothing to warn about.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -119,6 +120,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "trustcenter.middleware.StaffIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -187,6 +189,38 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+
+# Staff log in at the two-factor login: a password, then a TOTP code or a backup code.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "two_factor:login"
+LOGIN_REDIRECT_URL = "staff:queue"
+# Required on every staff account in production; development may ask for it too, to try it out.
+TRUSTCENTER_REQUIRE_2FA = env_bool("TRUSTCENTER_REQUIRE_2FA", not DEBUG)
+if not DEBUG and not TRUSTCENTER_REQUIRE_2FA:
+    raise ImproperlyConfigured("DJANGO_DEBUG=false needs TRUSTCENTER_REQUIRE_2FA: staff log in with two factors")
+# A staff session ends after this long without a request, however long a reporter's lasts.
+TRUSTCENTER_STAFF_IDLE_SECONDS = env_int("TRUSTCENTER_STAFF_IDLE_SECONDS", 20 * 60, minimum=60)
+
+# Failed logins lock the account, counted in the cache under a hash of the username alone. Not by
+# address: ClientPrivacyMiddleware has removed it before axes looks, and no_client_address makes
+# sure axes never finds one, so nothing axes keeps or logs can name a client. The price is that
+# anyone can lock an account for the cool-off time by failing on purpose; the TOTP step, not the
+# lockout, is what keeps a guessed password out.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_CLIENT_IP_CALLABLE = "trustcenter.staff_access.no_client_address"
+AXES_FAILURE_LIMIT = env_int("TRUSTCENTER_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("TRUSTCENTER_LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=60))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "two_factor/locked_out.html"
+# The cache handler writes none of axes' tables; these say so should the handler ever change.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
 
 # Languages live in the URL (i18n_patterns), never in a cookie: a language cookie would be a
 # functional cookie, which needs consent.
@@ -374,5 +408,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }
 
-SILENCED_SYSTEM_CHECKS: list[str] = []
+# axes asks to count failures by address too; this site never keeps one (AXES_LOCKOUT_PARAMETERS).
+# Counted by username alone, no change of address, browser or cookie gets past a lockout.
+SILENCED_SYSTEM_CHECKS: list[str] = ["axes.W006"]
+if not IS_SHARED_CACHE:
+    # axes warns that a process's own memory is no place to count failures, which holds for several
+    # web processes. The embedded default runs one, where it counts as well as Redis, which
+    # production names in CACHE_URL for every count of the site (ratelimit.py too).
+    SILENCED_SYSTEM_CHECKS.append("axes.W001")
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# The audit log (django-auditlog; cases/audit.py). It stores no client's address: the middleware
+# would take it from REMOTE_ADDR or X-Forwarded-For (both removed by ClientPrivacyMiddleware too),
+# nor a correlation id from a request header, which a client could set to anything.
+AUDITLOG_DISABLE_REMOTE_ADDR = True
+AUDITLOG_CID_HEADER = None

@@ -86,6 +86,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='case',
+            name='next_due_at',
+            field=models.DateTimeField(blank=True, db_index=True, editable=False, null=True, verbose_name='next due'),
+        ),
+        migrations.AddField(
+            model_name='case',
             name='search_document',
             field=models.TextField(blank=True, default='', editable=False),
         ),

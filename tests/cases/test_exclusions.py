@@ -51,7 +51,7 @@ def test_the_exclusion_is_in_the_case_s_history_with_who_and_when(report, lead):
     services.exclude_handler(
         case=report, actor=lead, handler=conflicted, reason="Married to the person named"
     )
-    event = CaseEvent.objects.get(case=report)
+    event = CaseEvent.objects.get(case=report, kind=CaseEventKind.HANDLER_EXCLUDED)
     assert (event.kind, event.actor, event.data) == (
         CaseEventKind.HANDLER_EXCLUDED,
         lead,

@@ -12,7 +12,7 @@ from tests.factories import CaseHandlerFactory, submit, submit_subject_request
 pytestmark = pytest.mark.django_db
 
 
-def test_a_reporter_message_loaded_before_staff_closed_the_case_leaves_it_closed():
+def test_a_reporter_message_loaded_before_staff_closed_the_case_reopens_it():
     case, _code = submit()
     services.update_case(case=case, actor=CaseHandlerFactory(), status=CaseStatus.WAITING_FOR_REPORTER)
     loaded_by_reporter = type(case).objects.get(pk=case.pk)
@@ -21,7 +21,8 @@ def test_a_reporter_message_loaded_before_staff_closed_the_case_leaves_it_closed
         case=loaded_by_reporter, client_key="reporter", message="One more thing", uploads=[]
     )
     case.refresh_from_db()
-    assert case.status == CaseStatus.CLOSED
+    # Closed meanwhile: the message puts the case back in the queue rather than waiting unseen.
+    assert case.status == CaseStatus.RECEIVED and case.closed_at is None
     assert case.messages.filter(body="One more thing").exists()
 
 

@@ -7,18 +7,16 @@ from django.core.exceptions import PermissionDenied
 from cases import services
 from cases.models import CaseType, CaseTypeRouting
 from cases.selectors import access_case, visible_cases
-from tests.factories import CaseHandlerFactory, StaffFactory, in_teams, submit, submit_subject_request
+from tests.factories import (
+    REQUIRED_ANSWERS,
+    CaseHandlerFactory,
+    StaffFactory,
+    in_teams,
+    submit,
+    submit_subject_request,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-# The answers each type requires (cases/questions.py).
-REQUIRED_ANSWERS = {
-    CaseType.PRIVACY_DEVIATION: {"data_involved": "Names", "ongoing": "no"},
-    CaseType.SECURITY_INCIDENT: {"ongoing": "no"},
-    CaseType.HSE: {"location": "Loading dock"},
-    CaseType.COMPLAINT: {"processing_concerned": "Newsletters"},
-}
 
 
 @pytest.fixture
