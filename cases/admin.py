@@ -212,7 +212,7 @@ class CaseAdmin(admin.ModelAdmin):
 
     def attachment_view(self, request, case_id: int, attachment_id: int):
         case = selectors.access_case(user=request.user, case_id=case_id)
-        return attachment_download(case=case, attachment_id=attachment_id)
+        return attachment_download(case=case, attachment_id=attachment_id, internal_too=True)
 
 
 @admin.register(CaseTypeRouting)

@@ -7,9 +7,10 @@ from . import selectors
 from .models import Case
 
 
-def attachment_download(*, case: Case, attachment_id: int) -> FileResponse:
-    """A case's file, always as a download (never shown inline), or 404 if not that case's."""
-    attachment = selectors.case_attachment(case=case, attachment_id=attachment_id)
+def attachment_download(*, case: Case, attachment_id: int, internal_too: bool = False) -> FileResponse:
+    """A case's file, always as a download (never shown inline), or 404 if not that case's
+    (or, for the reporter, a file of an internal note)."""
+    attachment = selectors.case_attachment(case=case, attachment_id=attachment_id, internal_too=internal_too)
     if attachment is None:
         raise Http404
     return FileResponse(

@@ -295,19 +295,27 @@ class ClockPolicy(models.Model):
     length = models.PositiveIntegerField(_("length"))
     unit = models.CharField(_("unit"), max_length=8, choices=ClockUnit.choices)
     limit_length = models.PositiveIntegerField(_("legal limit"), null=True, blank=True)
-    limit_unit = models.CharField(_("unit of the legal limit"), max_length=8, choices=ClockUnit.choices, blank=True)
+    limit_unit = models.CharField(
+        _("unit of the legal limit"), max_length=8, choices=ClockUnit.choices, blank=True
+    )
     extension_length = models.PositiveIntegerField(_("extension allowed"), null=True, blank=True)
-    extension_unit = models.CharField(_("unit of the extension"), max_length=8, choices=ClockUnit.choices, blank=True)
+    extension_unit = models.CharField(
+        _("unit of the extension"), max_length=8, choices=ClockUnit.choices, blank=True
+    )
     # At risk when the smaller of a share of the length and a number of hours is left.
     at_risk_percent = models.PositiveSmallIntegerField(_("at risk when this share is left (%)"), default=25)
-    at_risk_max_hours = models.PositiveIntegerField(_("at risk at the latest this many hours before"), default=72)
+    at_risk_max_hours = models.PositiveIntegerField(
+        _("at risk at the latest this many hours before"), default=72
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         verbose_name = _("clock policy")
         verbose_name_plural = _("clock policies")
         ordering = ["case_type", "kind"]
-        constraints = [models.UniqueConstraint(fields=["case_type", "kind"], name="one_policy_per_type_and_clock")]
+        constraints = [
+            models.UniqueConstraint(fields=["case_type", "kind"], name="one_policy_per_type_and_clock")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_case_type_display()}: {self.get_kind_display()} ({self.length} {self.get_unit_display()})"
@@ -350,7 +358,9 @@ class CaseClock(models.Model):
         ordering = ["due_at", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["case", "kind"], condition=models.Q(dropped_at__isnull=True), name="one_running_clock_per_kind"
+                fields=["case", "kind"],
+                condition=models.Q(dropped_at__isnull=True),
+                name="one_running_clock_per_kind",
             )
         ]
         indexes = [
@@ -390,7 +400,9 @@ class Breach(models.Model):
     aware_at = models.DateTimeField(_("aware since"))
     nature = models.TextField(_("what happened"), blank=True)
     data_categories = models.TextField(_("categories of personal data"), blank=True)
-    subjects_affected = models.PositiveIntegerField(_("data subjects affected (approx.)"), null=True, blank=True)
+    subjects_affected = models.PositiveIntegerField(
+        _("data subjects affected (approx.)"), null=True, blank=True
+    )
     effects = models.TextField(_("likely consequences"), blank=True)
     remedial_action = models.TextField(_("measures taken"), blank=True)
     decision = models.CharField(_("decision"), max_length=16, choices=BreachDecision.choices, blank=True)

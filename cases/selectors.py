@@ -45,7 +45,13 @@ def followup_case(*, case_id: int | None) -> Case | None:
 
 
 def case_messages(*, case: Case):
-    return case.messages.prefetch_related("attachments")
+    """The conversation as the reporter sees it: internal notes are the team's alone."""
+    return case.messages.filter(is_internal=False).prefetch_related("attachments")
+
+
+def staff_case_messages(*, case: Case):
+    """The whole conversation, internal notes included, for staff who came through the door."""
+    return case.messages.select_related("staff_user").prefetch_related("attachments")
 
 
 def visible_cases(*, user):
@@ -80,6 +86,20 @@ def handlers_of_type(*, case_type: str):
     )
 
 
+def handlers_of_case(*, case: Case):
+    """The handlers who can see the case: its team's, less those excluded from it."""
+    return (
+        handlers_of_type(case_type=case.case_type)
+        .exclude(pk__in=CaseExclusion.objects.filter(case=case).values("user_id"))
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__codename="view_case")
+            | Q(groups__permissions__codename="view_case")
+        )
+        .distinct()
+    )
+
+
 def access_case(*, user, case_id: int) -> Case:
     """The one door through which staff read a case; raises PermissionDenied otherwise."""
     case = visible_cases(user=user).filter(pk=case_id).first()
@@ -88,9 +108,13 @@ def access_case(*, user, case_id: int) -> Case:
     return case
 
 
-def case_attachment(*, case: Case, attachment_id: int) -> Attachment | None:
-    """One of the case's files; only ever asked for a case that came through a door."""
-    return case.attachments.filter(pk=attachment_id).first()
+def case_attachment(*, case: Case, attachment_id: int, internal_too: bool = False) -> Attachment | None:
+    """One of the case's files; only ever asked for a case that came through a door. The files
+    of internal notes only for staff (`internal_too`), never for the reporter."""
+    attachments = (
+        case.attachments.all() if internal_too else case.attachments.filter(message__is_internal=False)
+    )
+    return attachments.filter(pk=attachment_id).first()
 
 
 # --- The staff workspace's queue ---------------------------------------------------------------
@@ -105,6 +129,16 @@ CLOCK_FILTERS = ("breached", "at_risk", "open", "none")
 
 def teams_of(*, user) -> QuerySet[Team]:
     return Team.objects.filter(memberships__user=user).order_by("name")
+
+
+def colleagues_of(*, user):
+    """The active staff of the user's teams, the user included: whom a case may be assigned to."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True, team_memberships__team__memberships__user=user)
+        .order_by("first_name", "last_name", "username")
+        .distinct()
+    )
 
 
 def running_clocks() -> QuerySet[CaseClock]:

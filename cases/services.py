@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
@@ -30,7 +30,10 @@ from trustcenter.services import enqueue_email
 from . import deadlines, questions, receipts, selectors
 from .models import (
     Attachment,
+    Authority,
     Breach,
+    BreachDecision,
+    BreachNotification,
     Case,
     CaseClock,
     CaseEvent,
@@ -47,6 +50,7 @@ from .models import (
     MessageAuthor,
     ReferenceCounter,
     Severity,
+    SubjectsInformed,
 )
 from .uploads import Upload, decode_images, verify_uploads
 
@@ -243,7 +247,7 @@ def _enqueue_notice(*, case: Case, template: str) -> None:
     enqueue_email(recipient=case.reporter_email, subject=subject, body=body, concerns=case)
 
 
-def _start_email_confirmation(*, case: Case) -> None:
+def _start_email_confirmation(*, case: Case, template: str = "confirm") -> None:
     code = receipts.new_confirmation_code()
     nonce = secrets.token_hex(16)
     EmailConfirmation.objects.update_or_create(
@@ -261,9 +265,9 @@ def _start_email_confirmation(*, case: Case) -> None:
         link = (
             f"{settings.TRUSTCENTER_SITE_URL}{reverse('cases:confirm_email_link')}?{urlencode({'t': token})}"
         )
-        subject = render_to_string("cases/email/confirm_subject.txt").strip()
+        subject = render_to_string(f"cases/email/{template}_subject.txt").strip()
         body = render_to_string(
-            "cases/email/confirm_body.txt",
+            f"cases/email/{template}_body.txt",
             {"code": code, "link": link, "minutes": int(CONFIRMATION_CODE_VALID.total_seconds() // 60)},
         )
     enqueue_email(recipient=case.reporter_email, subject=subject, body=body, concerns=case)
@@ -755,6 +759,127 @@ def check_proof(*, proof: str) -> dict | None:
         return signing.loads("".join(proof.split()), salt=PROOF_SALT)
     except signing.BadSignature:
         return None
+
+
+# --- Reminders ------------------------------------------------------------------------------------
+
+AT_RISK = "at_risk"
+BREACHED = "breached"
+# A requester who has not confirmed the address a day after the request is reminded once.
+CONFIRMATION_REMINDER_AFTER = timedelta(hours=24)
+
+
+def send_clock_reminders(*, now: datetime | None = None) -> int:
+    """Tells the case's team once when a running clock becomes at risk and once when it is
+    breached: an e-mail to each member through the outbox, and a line in the case's history.
+    Returns how many reminders this call sent.
+
+    Each reminder is claimed by a conditional UPDATE of the clock in the transaction that saves
+    its e-mails: of two runs at once, the second's UPDATE waits for the first's row lock and then
+    finds the clock claimed, so it sends nothing. Each claim commits on its own, so a run that
+    dies leaves the clocks it had not reached to the next run.
+    """
+    now = now or timezone.now()
+    running = CaseClock.objects.filter(met_at__isnull=True, dropped_at__isnull=True)
+    breached = running.filter(due_at__lte=now, breached_reminded_at__isnull=True)
+    at_risk = running.filter(at_risk_at__lte=now, due_at__gt=now, at_risk_reminded_at__isnull=True)
+    sent = 0
+    for clock in breached.select_related("case"):
+        sent += _remind_team(clock=clock, state=BREACHED, now=now)
+    for clock in at_risk.select_related("case"):
+        sent += _remind_team(clock=clock, state=AT_RISK, now=now)
+    return sent
+
+
+def _claim_reminder(*, clock_id: int, state: str, now: datetime) -> bool:
+    # The conditions are read again in the UPDATE itself: the clock may have been met, or
+    # claimed by another run, since it was listed.
+    running = CaseClock.objects.filter(pk=clock_id, met_at__isnull=True, dropped_at__isnull=True)
+    if state == AT_RISK:
+        at_risk = running.filter(at_risk_at__lte=now, due_at__gt=now, at_risk_reminded_at__isnull=True)
+        return at_risk.update(at_risk_reminded_at=now) == 1
+    breached = running.filter(due_at__lte=now, breached_reminded_at__isnull=True)
+    if breached.update(breached_reminded_at=now) == 0:
+        return False
+    # A clock first seen breached is past being at risk: marked so that it never gets that one.
+    running.filter(at_risk_reminded_at__isnull=True).update(at_risk_reminded_at=now)
+    return True
+
+
+def _remind_team(*, clock: CaseClock, state: str, now: datetime) -> int:
+    with transaction.atomic():
+        if not _claim_reminder(clock_id=clock.pk, state=state, now=now):
+            return 0
+        case = clock.case
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEventKind.REMINDER_SENT,
+            data={"clock": clock.kind, "state": state},
+            created_at=now,
+        )
+        subject, body = _clock_reminder_email(clock=clock, state=state)
+        for address in _team_addresses(case=case):
+            enqueue_email(recipient=address, subject=subject, body=body, concerns=case)
+    return 1
+
+
+def _team_addresses(*, case: Case) -> list[str]:
+    """The addresses of the team that handles the case, but for handlers excluded from it:
+    even its reference is not for them."""
+    excluded = CaseExclusion.objects.filter(case=case).values("user_id")
+    team = selectors.handlers_of_type(case_type=case.case_type).exclude(pk__in=excluded).exclude(email="")
+    return list(dict.fromkeys(team.values_list("email", flat=True)))
+
+
+def _clock_reminder_email(*, clock: CaseClock, state: str) -> tuple[str, str]:
+    """Subject and body: the reference, the clock, when it is due and a link; nothing of the
+    report, which staff read behind the workspace's login. Staff have no language of their own
+    yet, so the site's."""
+    case = clock.case
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "breached": state == BREACHED,
+            "reference": case.reference,
+            "clock": clock.get_kind_display(),
+            "due": timezone.localtime(clock.due_at, ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M"),
+            "time_zone": settings.TIME_ZONE,
+            "case_url": settings.TRUSTCENTER_SITE_URL + reverse("staff:case", args=[case.pk]),
+        }
+        subject = render_to_string("cases/email/clock_reminder_subject.txt", context).strip()
+        body = render_to_string("cases/email/clock_reminder_body.txt", context)
+    return subject, body
+
+
+def remind_unconfirmed_requesters(*, now: datetime | None = None) -> int:
+    """Sends a requester who has not confirmed their e-mail address a day after the request one
+    reminder, with a new code and link. Returns how many were reminded.
+
+    Claimed by a conditional UPDATE of `reminded_at` in the transaction that saves the e-mail,
+    so two runs at once remind once; a confirmation deletes the row, so a requester who
+    confirmed meanwhile is not reminded.
+    """
+    now = now or timezone.now()
+    waiting = (
+        EmailConfirmation.objects.filter(
+            reminded_at__isnull=True,
+            case__case_type=CaseType.SUBJECT_REQUEST,
+            case__email_confirmed_at__isnull=True,
+            case__closed_at__isnull=True,
+            case__received_at__lte=now - CONFIRMATION_REMINDER_AFTER,
+        )
+        .exclude(case__reporter_email="")
+        .select_related("case")
+    )
+    reminded = 0
+    for confirmation in waiting:
+        with transaction.atomic():
+            claimed = EmailConfirmation.objects.filter(pk=confirmation.pk, reminded_at__isnull=True).update(
+                reminded_at=now
+            )
+            if claimed:
+                _start_email_confirmation(case=confirmation.case, template="confirm_reminder")
+                reminded += 1
+    return reminded
 
 
 # --- Legal clocks (DESIGN.md §1) ----------------------------------------------------------------
@@ -1254,3 +1379,235 @@ def record_triage(*, case: Case, actor, severity: str, note: str) -> None:
             created_at=now,
         )
         _meet_clocks(case=case, kinds=[ClockKind.TRIAGE], actor=actor, action="triage", at=now)
+
+
+# --- Breaches (art. 33, 34) ---------------------------------------------------------------------
+
+# The largest number PostgreSQL's integer column (Breach.subjects_affected) holds.
+MAX_SUBJECTS_AFFECTED = 2_147_483_647
+
+
+def _locked_breach(*, case: Case) -> Breach:
+    """The case's breach record, locked so that two handlers' changes do not cross. Only a case
+    that got the breach clock has one (services start it: _start_clocks, add_clock)."""
+    breach = Breach.objects.select_for_update().filter(case=case).first()
+    if breach is None:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: [_("This case has no breach record: give it the breach clock first.")]}
+        )
+    return breach
+
+
+def _checked_breach_text(text: str, *, field: str, errors: dict, required_message: str = "") -> str:
+    """A text of the breach record, stripped and within the limit; the refusal goes into `errors`
+    so that a form shows every field's at once."""
+    try:
+        text = _check_staff_text(text or "", field=field, required=False)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        return ""
+    if required_message and not text:
+        errors[field] = [required_message]
+    return text
+
+
+def update_breach_facts(
+    *,
+    case: Case,
+    actor,
+    nature: str,
+    data_categories: str,
+    subjects_affected,
+    effects: str,
+    remedial_action: str,
+) -> Breach:
+    """The facts of the breach as they become known: what happened, whose data, the likely
+    consequences and the measures taken, which the register must document (art. 33(5))."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    errors: dict[str, list[str]] = {}
+    facts = {
+        "nature": _checked_breach_text(nature, field="nature", errors=errors),
+        "data_categories": _checked_breach_text(data_categories, field="data_categories", errors=errors),
+        "subjects_affected": subjects_affected,
+        "effects": _checked_breach_text(effects, field="effects", errors=errors),
+        "remedial_action": _checked_breach_text(remedial_action, field="remedial_action", errors=errors),
+    }
+    if subjects_affected is not None and (
+        not isinstance(subjects_affected, int) or not 0 <= subjects_affected <= MAX_SUBJECTS_AFFECTED
+    ):
+        errors["subjects_affected"] = [_("Give a number of people, or leave it empty if it is not known.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        breach = _locked_breach(case=case)
+        changed = [name for name, value in facts.items() if getattr(breach, name) != value]
+        if not changed:
+            return breach
+        for name in changed:
+            setattr(breach, name, facts[name])
+        breach.save(update_fields=[*changed, "updated_at"])
+        # The names of the facts that changed, never their text: it may name people.
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.BREACH_DECISION,
+            data={"facts": changed},
+            created_at=timezone.now(),
+        )
+    return breach
+
+
+def decide_breach(*, case: Case, actor, decision: str, reasons_not_to_notify: str = "") -> Breach:
+    """Whether to notify the supervisory authority. Not notifying needs the reasons the breach is
+    unlikely to result in a risk, and recording them meets the 72-hour clock (art. 33(1), 33(5));
+    a decision to notify is met by the notification itself (record_breach_notification)."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    errors: dict[str, list[str]] = {}
+    if decision not in (BreachDecision.NOTIFY, BreachDecision.NOT_NOTIFY):
+        errors["decision"] = [_("Choose whether to notify the supervisory authority.")]
+    reasons = _checked_breach_text(
+        reasons_not_to_notify,
+        field="reasons_not_to_notify",
+        errors=errors,
+        required_message=(
+            _("Give the reasons the breach is unlikely to result in a risk to people's rights and freedoms.")
+            if decision == BreachDecision.NOT_NOTIFY
+            else ""
+        ),
+    )
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        breach = _locked_breach(case=case)
+        if decision == BreachDecision.NOT_NOTIFY and breach.notifications.exists():
+            raise ValidationError({"decision": [_("The supervisory authority has been notified already.")]})
+        breach.decision, breach.decided_at = decision, now
+        # A decision to notify keeps the reasons of an earlier one not to: the register documents
+        # what was thought at the time (art. 33(5)).
+        if decision == BreachDecision.NOT_NOTIFY:
+            breach.reasons_not_to_notify = reasons
+        breach.save(update_fields=["decision", "decided_at", "reasons_not_to_notify", "updated_at"])
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.BREACH_DECISION,
+            data={"decision": decision},
+            created_at=now,
+        )
+        if decision == BreachDecision.NOT_NOTIFY:
+            _meet_clocks(
+                case=case,
+                kinds=[ClockKind.BREACH_NOTIFICATION],
+                actor=actor,
+                action="decided_not_to_notify",
+                at=now,
+            )
+    return breach
+
+
+def record_breach_notification(
+    *,
+    case: Case,
+    actor,
+    authority: str,
+    notified_at,
+    authority_reference: str = "",
+    summary: str = "",
+    delay_reasons: str = "",
+) -> BreachNotification:
+    """A notification to a supervisory authority, or a further phase of one as the facts become
+    known (art. 33(4)). The first meets the 72-hour clock at the moment it was made, and, made
+    after the clock's end, must give the reasons for the delay (art. 33(1)). Later phases come
+    after the first by nature, so they need none."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    errors: dict[str, list[str]] = {}
+    if authority not in Authority.values:
+        errors["authority"] = [_("Choose one of the authorities in the list.")]
+    authority_reference = _checked_breach_text(
+        authority_reference, field="authority_reference", errors=errors
+    )
+    reference_limit = BreachNotification._meta.get_field("authority_reference").max_length
+    if len(authority_reference) > reference_limit:
+        errors["authority_reference"] = [_("Use at most %(limit)s characters.") % {"limit": reference_limit}]
+    summary = _checked_breach_text(summary, field="summary", errors=errors)
+    now = timezone.now()
+    with transaction.atomic():
+        breach = _locked_breach(case=case)
+        clock = case.clocks.filter(kind=ClockKind.BREACH_NOTIFICATION, dropped_at__isnull=True).first()
+        phase = breach.notifications.count() + 1
+        if notified_at is None or notified_at > now:
+            errors["notified_at"] = [_("Give a moment that has passed.")]
+        elif notified_at < breach.aware_at:
+            errors["notified_at"] = [_("Give a moment after the team became aware of the breach.")]
+        late = phase == 1 and clock is not None and notified_at is not None and notified_at > clock.due_at
+        delay_reasons = _checked_breach_text(
+            delay_reasons,
+            field="delay_reasons",
+            errors=errors,
+            required_message=(
+                _("The notification came more than 72 hours after awareness: give the reasons for the delay.")
+                if late
+                else ""
+            ),
+        )
+        if errors:
+            raise ValidationError(errors)
+        notification = BreachNotification.objects.create(
+            breach=breach,
+            authority=authority,
+            notified_at=notified_at,
+            authority_reference=authority_reference,
+            summary=summary,
+            delay_reasons=delay_reasons,
+            recorded_by=actor,
+        )
+        # A notification made is a decision to notify, whatever was recorded before it.
+        if breach.decision != BreachDecision.NOTIFY:
+            breach.decision, breach.decided_at = BreachDecision.NOTIFY, notified_at
+            breach.save(update_fields=["decision", "decided_at", "updated_at"])
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.BREACH_NOTIFIED,
+            data={"authority": authority, "phase": phase, "late": late},
+            created_at=now,
+        )
+        if phase == 1:
+            _meet_clocks(
+                case=case,
+                kinds=[ClockKind.BREACH_NOTIFICATION],
+                actor=actor,
+                action="notified_authority",
+                at=notified_at,
+                late_reasons=delay_reasons,
+            )
+    return notification
+
+
+def record_subjects_informed(*, case: Case, actor, informed: bool, reason: str = "") -> Breach:
+    """Whether the data subjects were told of the breach (art. 34(1)), or why not: the risk to
+    them is not high, or one of art. 34(3)'s exceptions applies."""
+    selectors.access_case(user=actor, case_id=case.pk)
+    errors: dict[str, list[str]] = {}
+    reason = _checked_breach_text(
+        reason,
+        field="reason",
+        errors=errors,
+        required_message="" if informed else _("Give the reason the data subjects were not told."),
+    )
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        breach = _locked_breach(case=case)
+        breach.subjects_informed = SubjectsInformed.INFORMED if informed else SubjectsInformed.NOT_INFORMED
+        breach.subjects_not_informed_reason = "" if informed else reason
+        breach.save(update_fields=["subjects_informed", "subjects_not_informed_reason", "updated_at"])
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.SUBJECTS_INFORMED,
+            data={"informed": bool(informed)},
+            created_at=timezone.now(),
+        )
+    return breach

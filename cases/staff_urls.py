@@ -1,9 +1,29 @@
 from django.urls import path
 
-from . import staff_views
+from . import breach_views, staff_views
 
 app_name = "staff"
 urlpatterns = [
     path("", staff_views.queue, name="queue"),
     path("cases/<int:case_id>/", staff_views.case_detail, name="case"),
+    path("cases/<int:case_id>/files/<int:attachment_id>/", staff_views.attachment, name="attachment"),
+    path("cases/<int:case_id>/reply/", staff_views.reply, name="reply"),
+    path("cases/<int:case_id>/note/", staff_views.note, name="note"),
+    path("cases/<int:case_id>/assign/", staff_views.assign, name="assign"),
+    path("cases/<int:case_id>/status/", staff_views.status, name="status"),
+    path("cases/<int:case_id>/type/", staff_views.reclassify, name="reclassify"),
+    path("cases/<int:case_id>/triage/", staff_views.triage, name="triage"),
+    path("cases/<int:case_id>/clocks/", staff_views.add_clock, name="add_clock"),
+    path("cases/<int:case_id>/extension/", staff_views.extend, name="extend"),
+    path("cases/<int:case_id>/exclusions/", staff_views.exclude_handler, name="exclude_handler"),
+    path("breaches/", breach_views.register, name="breaches"),
+    path("breaches/export.csv", breach_views.register_csv, name="breaches_csv"),
+    path("cases/<int:case_id>/breach/facts/", breach_views.breach_facts, name="breach_facts"),
+    path("cases/<int:case_id>/breach/decision/", breach_views.breach_decision, name="breach_decision"),
+    path(
+        "cases/<int:case_id>/breach/notification/",
+        breach_views.breach_notification,
+        name="breach_notification",
+    ),
+    path("cases/<int:case_id>/breach/subjects/", breach_views.breach_subjects, name="breach_subjects"),
 ]

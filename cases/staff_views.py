@@ -1,18 +1,447 @@
-"""The staff workspace under /<lang>/staff/: thin views over cases.services and cases.selectors."""
+"""The staff workspace under /<lang>/staff/: thin views over cases.services and cases.selectors.
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+Every view reads its case through `selectors.access_case` (403 otherwise); each action is one
+POST to one service function. A form that fails comes back on the case page with what was typed.
+"""
 
-from . import selectors
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from trustcenter.models import TeamMembership
+from trustcenter.staff_access import staff_member_required_2fa as staff_required
+
+from . import audit, questions, selectors, services
+from .deadlines import ClockState, clock_state
+from .downloads import attachment_download
+from .models import (
+    Case,
+    CaseClock,
+    CaseEventKind,
+    CaseStatus,
+    CaseType,
+    CaseTypeRouting,
+    ClockKind,
+    ClockPolicy,
+)
+from .staff_forms import (
+    STAFF_STATUS_NAMES,
+    AddClockForm,
+    AssignForm,
+    ExcludeHandlerForm,
+    ExtendForm,
+    NoteForm,
+    QueueFilterForm,
+    ReclassifyForm,
+    ReplyForm,
+    StatusForm,
+    TriageForm,
+)
+
+QUEUE_PAGE_SIZES = (25, 50, 100)
+QUEUE_PAGE_SIZE = 50
+
+# The staff action that meets each clock, as the case page says it.
+MET_BY = {
+    ClockKind.ACKNOWLEDGEMENT: gettext_lazy("The first reply to the reporter"),
+    ClockKind.FEEDBACK: gettext_lazy("A reply marked as feedback"),
+    ClockKind.BREACH_NOTIFICATION: gettext_lazy(
+        "Notifying the supervisory authority, or recording why it is not notified"
+    ),
+    ClockKind.TRIAGE: gettext_lazy("Recording the triage"),
+    ClockKind.ANSWER: gettext_lazy("A reply marked as the answer, or closing the case as answered"),
+}
+
+STATE_NAMES = {
+    ClockState.OPEN: gettext_lazy("Running"),
+    ClockState.AT_RISK: gettext_lazy("At risk"),
+    ClockState.BREACHED: gettext_lazy("Breached"),
+    ClockState.MET_ON_TIME: gettext_lazy("Met on time"),
+    ClockState.MET_LATE: gettext_lazy("Met late"),
+}
 
 
-@login_required
+@dataclass
+class ClockRow:
+    clock: CaseClock
+    state: ClockState
+    state_name: str
+    met_by: str
+
+    @property
+    def state_code(self) -> str:
+        return self.state.value
+
+
+def clock_row(clock: CaseClock, *, now: datetime) -> ClockRow:
+    state = clock_state(now=now, due=clock.due_at, at_risk=clock.at_risk_at, met=clock.met_at)
+    return ClockRow(
+        clock=clock, state=state, state_name=str(STATE_NAMES[state]), met_by=str(MET_BY[clock.kind])
+    )
+
+
+def _team_names() -> dict[str, str]:
+    return dict(CaseTypeRouting.objects.values_list("case_type", "team__name"))
+
+
+@never_cache
+@staff_required
 def queue(request):
-    cases = selectors.visible_cases(user=request.user)[:50]
-    return render(request, "cases/staff/queue.html", {"cases": cases})
+    now = timezone.now()
+    data = request.GET.copy()
+    data.setdefault("per_page", str(QUEUE_PAGE_SIZE))
+    filters = QueueFilterForm(data, user=request.user)
+    selection = filters.selection()
+    cases = (
+        selectors.queue(user=request.user, now=now, **selection)
+        if selection is not None
+        else Case.objects.none()
+    )
+    per_page = request.GET.get("per_page", "")
+    size = int(per_page) if per_page.isdigit() and int(per_page) in QUEUE_PAGE_SIZES else QUEUE_PAGE_SIZE
+    page = Paginator(cases, size).get_page(request.GET.get("page"))
+    team_names = _team_names()
+    rows = []
+    for case in page.object_list:
+        clocks = [clock_row(clock, now=now) for clock in case.running_clocks]
+        rows.append(
+            {
+                "case": case,
+                "team": team_names.get(case.case_type, ""),
+                "status": STAFF_STATUS_NAMES.get(case.status, case.status),
+                "clock": clocks[0] if clocks else None,
+                "reminded": any(
+                    row.clock.at_risk_reminded_at or row.clock.breached_reminded_at for row in clocks
+                ),
+                "waiting_for_requester": case.needs_email_confirmation,
+            }
+        )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "cases/staff/queue.html",
+        {"filters": filters, "page": page, "rows": rows, "query": query.urlencode()},
+    )
 
 
-@login_required
+def _report_answers(case: Case) -> list[tuple[str, str]]:
+    """The report's answers labelled with the questions the form asked, in the reader's language."""
+    answers = []
+    if case.case_type == CaseType.SUBJECT_REQUEST and case.subject_right:
+        answers.append((_("Which right do you want to use?"), case.get_subject_right_display()))
+    for question in questions.detail_questions(case.case_type):
+        value = case.details.get(question.name)
+        if value in (None, ""):
+            continue
+        shown = str(dict(question.choices).get(value, value)) if question.choices else str(value)
+        answers.append((str(question.label), shown))
+    known = {question.name for question in questions.detail_questions(case.case_type)}
+    # Answers to questions of the case's former type, after a reclassification.
+    answers += [(name, str(value)) for name, value in case.details.items() if name not in known]
+    return answers
+
+
+def _history(case: Case) -> list[dict]:
+    events = list(case.events.select_related("actor"))
+    user_ids = {
+        event.data.get(key)
+        for event in events
+        for key in ("from", "to", "handler")
+        if event.kind in _NAMES_USERS
+    }
+    names = {
+        user.pk: user.get_full_name() or user.get_username()
+        for user in get_user_model().objects.filter(pk__in={pk for pk in user_ids if isinstance(pk, int)})
+    }
+    clock_names, type_names = dict(ClockKind.choices), dict(CaseType.choices)
+    lines = []
+    for event in events:
+        data = event.data
+        if event.kind in (CaseEventKind.STATUS_CHANGED, CaseEventKind.REOPENED_BY_REPORTER):
+            detail = f"{STAFF_STATUS_NAMES.get(data.get('from'), '-')} → {STAFF_STATUS_NAMES.get(data.get('to'), '-')}"
+        elif event.kind == CaseEventKind.ASSIGNED:
+            detail = f"{names.get(data.get('from'), '-')} → {names.get(data.get('to'), '-')}"
+        elif event.kind == CaseEventKind.HANDLER_EXCLUDED:
+            detail = names.get(data.get("handler"), "-")
+        elif event.kind == CaseEventKind.RECLASSIFIED:
+            detail = f"{type_names.get(data.get('from'), '-')} → {type_names.get(data.get('to'), '-')}"
+        elif "clock" in data:
+            detail = str(clock_names.get(data["clock"], data["clock"]))
+        else:
+            detail = ""
+        if event.kind == CaseEventKind.STATUS_CHANGED and data.get("outcome"):
+            detail += f" ({Case(outcome=data['outcome']).get_outcome_display()})"
+        lines.append({"event": event, "detail": detail})
+    return lines
+
+
+_NAMES_USERS = (CaseEventKind.ASSIGNED, CaseEventKind.HANDLER_EXCLUDED)
+
+
+def _is_lead_for(user, case: Case) -> bool:
+    return TeamMembership.objects.filter(
+        user=user, is_lead=True, team__routings__case_type=case.case_type
+    ).exists()
+
+
+def _extendable(case: Case, clocks: list[CaseClock], now: datetime) -> bool:
+    policy = ClockPolicy.objects.filter(
+        case_type=case.case_type, kind=ClockKind.ANSWER, is_active=True
+    ).first()
+    return bool(
+        policy
+        and policy.extension_length
+        and any(
+            clock.kind == ClockKind.ANSWER
+            and clock.met_at is None
+            and clock.dropped_at is None
+            and clock.extended_at is None
+            and now < clock.due_at
+            for clock in clocks
+        )
+    )
+
+
+def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 200):
+    now = timezone.now()
+    clocks = list(case.clocks.select_related("met_by", "added_by").order_by("dropped_at", "due_at"))
+    running_kinds = {clock.kind for clock in clocks if clock.met_at is None and clock.dropped_at is None}
+    forms = {
+        "reply": ReplyForm(),
+        "note": NoteForm(),
+        "assign": AssignForm(case=case, initial={"assignee": case.assignee_id}),
+        "status": StatusForm(
+            initial={"status": case.status, "outcome": case.outcome, "expected_status": case.status}
+        ),
+        "reclassify": ReclassifyForm(initial={"case_type": case.case_type}),
+        "triage": TriageForm(initial={"severity": case.severity}),
+        "add_clock": AddClockForm(),
+        "extend": ExtendForm(),
+        "exclude": ExcludeHandlerForm(case=case),
+    }
+    forms.update(bound or {})
+    bound_names = set(bound or {})
+    if ClockKind.ANSWER not in running_kinds:
+        forms["reply"].fields.pop("is_answer", None)
+    if ClockKind.FEEDBACK not in running_kinds:
+        forms["reply"].fields.pop("is_feedback", None)
+    context = {
+        "case": case,
+        "team": _team_names().get(case.case_type, ""),
+        "status_name": STAFF_STATUS_NAMES.get(case.status, case.status),
+        "answers": _report_answers(case),
+        "clocks": [clock_row(clock, now=now) for clock in clocks if clock.dropped_at is None],
+        "dropped_clocks": [clock for clock in clocks if clock.dropped_at is not None],
+        "case_messages": selectors.staff_case_messages(case=case),
+        "history": _history(case),
+        "audit_entries": audit.case_audit_trail(case=case),
+        "forms": forms,
+        # A form sent back with its errors is shown even where it would not be offered now.
+        "shows_triage": case.case_type == CaseType.SECURITY_INCIDENT
+        or ClockKind.TRIAGE in running_kinds
+        or "triage" in bound_names,
+        "shows_extension": _extendable(case, clocks, now) or "extend" in bound_names,
+        "is_lead": _is_lead_for(request.user, case) or "exclude" in bound_names,
+        "time_zone": timezone.get_current_timezone_name(),
+    }
+    from .breach_views import breach_context
+
+    context.update(breach_context(case=case))
+    return render(request, "cases/staff/case.html", context, status=status)
+
+
+@never_cache
+@staff_required
 def case_detail(request, case_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id)
-    return render(request, "cases/staff/case.html", {"case": case})
+    audit.record_case_view(case=case, user=request.user)
+    return _case_page(request, case)
+
+
+@never_cache
+@staff_required
+def attachment(request, case_id: int, attachment_id: int):
+    case = selectors.access_case(user=request.user, case_id=case_id)
+    response = attachment_download(case=case, attachment_id=attachment_id, internal_too=True)
+    found = selectors.case_attachment(case=case, attachment_id=attachment_id, internal_too=True)
+    if found is not None:
+        audit.record_attachment_download(attachment=found, user=request.user)
+    return response
+
+
+def _act(request, case_id: int, *, name: str, form, action, done: str):
+    """One action on the case page: the form's data to one service call, then back to the case;
+    what failed comes back on the page with what was typed (400)."""
+    case = selectors.access_case(user=request.user, case_id=case_id)
+    form = form(case)
+    if form.is_valid():
+        try:
+            action(case, form.cleaned_data)
+        except ValidationError as error:
+            for field, field_errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, field_errors)
+        except services.StaleCase:
+            form.add_error(None, _("Someone changed this case at the same moment: check it again."))
+        except services.ExtensionRefused as refusal:
+            form.add_error(None, refusal.message)
+        except services.NotTeamLead:
+            form.add_error(None, _("Only the team's lead may exclude a handler."))
+        else:
+            messages.success(request, done)
+            return redirect("staff:case", case_id=case.pk)
+    return _case_page(request, case, bound={name: form}, status=400)
+
+
+@require_POST
+@staff_required
+def reply(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="reply",
+        form=lambda case: ReplyForm(request.POST, request.FILES),
+        action=lambda case, data: services.reply_to_reporter(
+            case=case,
+            actor=request.user,
+            body=data["body"],
+            uploads=data["attachments"],
+            is_answer=data.get("is_answer", False),
+            is_feedback=data.get("is_feedback", False),
+        ),
+        done=_("Your reply was sent. The reporter reads it at follow-up."),
+    )
+
+
+@require_POST
+@staff_required
+def note(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="note",
+        form=lambda case: NoteForm(request.POST, request.FILES),
+        action=lambda case, data: services.add_internal_note(
+            case=case, actor=request.user, body=data["body"], uploads=data["attachments"]
+        ),
+        done=_("The internal note was added."),
+    )
+
+
+@require_POST
+@staff_required
+def assign(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="assign",
+        form=lambda case: AssignForm(request.POST, case=case),
+        action=lambda case, data: services.assign_case(
+            case=case, actor=request.user, assignee=data["assignee"]
+        ),
+        done=_("The assignment was saved."),
+    )
+
+
+@require_POST
+@staff_required
+def status(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="status",
+        form=lambda case: StatusForm(request.POST),
+        action=lambda case, data: services.change_status(
+            case=case,
+            actor=request.user,
+            status=data["status"],
+            expected_status=data["expected_status"],
+            outcome=data["outcome"] if data["status"] == CaseStatus.CLOSED else "",
+        ),
+        done=_("The status was saved."),
+    )
+
+
+@require_POST
+@staff_required
+def reclassify(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="reclassify",
+        form=lambda case: ReclassifyForm(request.POST),
+        action=lambda case, data: services.reclassify_case(
+            case=case, actor=request.user, case_type=data["case_type"]
+        ),
+        done=_("The type was changed; the case runs the clocks of its new type."),
+    )
+
+
+@require_POST
+@staff_required
+def triage(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="triage",
+        form=lambda case: TriageForm(request.POST),
+        action=lambda case, data: services.record_triage(
+            case=case, actor=request.user, severity=data["severity"], note=data["note"]
+        ),
+        done=_("The triage was recorded."),
+    )
+
+
+@require_POST
+@staff_required
+def add_clock(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="add_clock",
+        form=lambda case: AddClockForm(request.POST),
+        action=lambda case, data: services.add_clock(
+            case=case, actor=request.user, kind=data["kind"], starts_at=data["starts_at"]
+        ),
+        done=_("The clock was added."),
+    )
+
+
+@require_POST
+@staff_required
+def extend(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="extend",
+        form=lambda case: ExtendForm(request.POST),
+        action=lambda case, data: services.extend_deadline(
+            case=case, actor=request.user, reason=data["reason"]
+        ),
+        done=_("The deadline was extended, and the requester is told by e-mail."),
+    )
+
+
+@require_POST
+@staff_required
+def exclude_handler(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="exclude",
+        form=lambda case: ExcludeHandlerForm(request.POST, case=case),
+        action=lambda case, data: services.exclude_handler(
+            case=case, actor=request.user, handler=data["handler"], reason=data["reason"]
+        ),
+        done=_("The handler was excluded from this case."),
+    )
