@@ -60,6 +60,7 @@ def mask(value: str) -> str:
 
 def register_models() -> None:
     """Called once from `CasesConfig.ready()`."""
+
     def register(model: type[Model], *, mask_fields: Iterable[str] = (), exclude_fields: Iterable[str] = ()):
         # auditlog appends the site-wide settings' fields to these lists: each call gets its own.
         auditlog.register(
@@ -140,7 +141,9 @@ def record_update(*, instance: Model, previous: dict, actor=None) -> LogEntry | 
 
 def _content_type_ids(models: Iterable[type[Model]]) -> dict[type[Model], int]:
     # Cached by ContentType's manager: no query after the first call in a process.
-    return {model: content_type.pk for model, content_type in ContentType.objects.get_for_models(*models).items()}
+    return {
+        model: content_type.pk for model, content_type in ContentType.objects.get_for_models(*models).items()
+    }
 
 
 def _about_cases(cases: QuerySet[Case]) -> Q:
@@ -193,7 +196,15 @@ def _spreadsheet_safe(value: str) -> str:
 
 
 def csv_header() -> list[str]:
-    return [_("time"), _("staff member"), _("action"), _("object type"), _("object id"), _("object"), _("changes")]
+    return [
+        _("time"),
+        _("staff member"),
+        _("action"),
+        _("object type"),
+        _("object id"),
+        _("object"),
+        _("changes"),
+    ]
 
 
 def csv_rows(entries: QuerySet[LogEntry]) -> Iterator[list[str]]:

@@ -36,7 +36,9 @@ class LogEntryAdmin(auditlog.admin.LogEntryAdmin):
     @admin.action(description=_("Export as CSV"), permissions=["view"])
     def export_as_csv(self, request, queryset):
         writer = csv.writer(_Echo())
-        rows = (writer.writerow(row) for row in itertools.chain([audit.csv_header()], audit.csv_rows(queryset)))
+        rows = (
+            writer.writerow(row) for row in itertools.chain([audit.csv_header()], audit.csv_rows(queryset))
+        )
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         name = f"audit-log-{timezone.localdate():%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

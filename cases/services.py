@@ -27,7 +27,7 @@ from trustcenter.files import remove_files_on_commit, written_files_removed_on_e
 from trustcenter.models import Team, TeamMembership
 from trustcenter.services import enqueue_email
 
-from . import deadlines, questions, receipts, selectors
+from . import audit, deadlines, questions, receipts, selectors
 from .models import (
     Attachment,
     Authority,
@@ -507,6 +507,8 @@ def add_reporter_message(
             if Case.objects.filter(pk=case.pk, status=CaseStatus.CLOSED).update(
                 status=CaseStatus.RECEIVED, closed_at=None, outcome=""
             ):
+                reopened = Case.objects.get(pk=case.pk)
+                audit.record_update(instance=reopened, previous={"status": CaseStatus.CLOSED})
                 CaseEvent.objects.create(
                     case=case,
                     kind=CaseEventKind.REOPENED_BY_REPORTER,
@@ -550,30 +552,16 @@ def update_case(
     now = timezone.now()
     with transaction.atomic():
         if status is not None and status != expected_status:
-            closed_at = now if status == CaseStatus.CLOSED else None
-            changed = Case.objects.filter(pk=case.pk, status=expected_status).update(
-                status=status, closed_at=closed_at
-            )
-            if not changed:
-                raise StaleCase
-            case.status, case.closed_at = status, closed_at
             events.append(
-                CaseEvent(
-                    case=case,
-                    actor=actor,
-                    kind=CaseEventKind.STATUS_CHANGED,
-                    data={"from": expected_status, "to": status},
-                    created_at=now,
-                )
+                _set_status(case=case, actor=actor, expected_status=expected_status, status=status, now=now)
             )
         if reply:
             message = CaseMessage.objects.create(
                 case=case, author=MessageAuthor.STAFF, staff_user=actor, body=reply, created_at=now
             )
             _append_search_text(case=case, text=reply)
-            _meet_clocks(case=case, kinds=[ClockKind.ACKNOWLEDGEMENT], actor=actor, action="reply", at=now)
             events.append(
-                CaseEvent(
+                CaseEvent.objects.create(
                     case=case,
                     actor=actor,
                     kind=CaseEventKind.REPLIED,
@@ -581,8 +569,8 @@ def update_case(
                     created_at=now,
                 )
             )
+            _meet_clocks(case=case, kinds=[ClockKind.ACKNOWLEDGEMENT], actor=actor, action="reply", at=now)
         if events:
-            CaseEvent.objects.bulk_create(events)
             _enqueue_notice(case=case, template="news")
     return events
 
@@ -780,7 +768,10 @@ def send_clock_reminders(*, now: datetime | None = None) -> int:
     dies leaves the clocks it had not reached to the next run.
     """
     now = now or timezone.now()
-    running = CaseClock.objects.filter(met_at__isnull=True, dropped_at__isnull=True)
+    # A closed case is out of the queue: its team is not called back to it.
+    running = CaseClock.objects.filter(met_at__isnull=True, dropped_at__isnull=True).exclude(
+        case__status=CaseStatus.CLOSED
+    )
     breached = running.filter(due_at__lte=now, breached_reminded_at__isnull=True)
     at_risk = running.filter(at_risk_at__lte=now, due_at__gt=now, at_risk_reminded_at__isnull=True)
     sent = 0
@@ -824,10 +815,9 @@ def _remind_team(*, clock: CaseClock, state: str, now: datetime) -> int:
 
 
 def _team_addresses(*, case: Case) -> list[str]:
-    """The addresses of the team that handles the case, but for handlers excluded from it:
-    even its reference is not for them."""
-    excluded = CaseExclusion.objects.filter(case=case).values("user_id")
-    team = selectors.handlers_of_type(case_type=case.case_type).exclude(pk__in=excluded).exclude(email="")
+    """The addresses of the handlers who can see the case: not those excluded from it, nor team
+    members without the right to read cases; even its reference is not for them."""
+    team = selectors.handlers_of_case(case=case).exclude(email="")
     return list(dict.fromkeys(team.values_list("email", flat=True)))
 
 
@@ -1140,6 +1130,8 @@ def extend_deadline(*, case: Case, actor, reason: str) -> CaseClock:
             max_hours=policy.at_risk_max_hours,
         )
         clock.extended_at, clock.extension_reason = now, reason
+        # At risk again, later: the team is told again when the new deadline comes near.
+        clock.at_risk_reminded_at = None
         clock.save()
         _refresh_next_due(case=case)
         CaseEvent.objects.create(
@@ -1269,20 +1261,25 @@ def assign_case(*, case: Case, actor, assignee) -> None:
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(assignee=assignee)
         case.assignee = assignee
+        audit.record_update(instance=case, previous={"assignee_id": previous}, actor=actor)
         CaseEvent.objects.create(
             case=case, actor=actor, kind=CaseEventKind.ASSIGNED, data={"from": previous, "to": new}
         )
 
 
-def _set_status(*, case: Case, actor, expected_status: str, status: str, outcome: str = "") -> CaseEvent:
-    now = timezone.now()
+def _set_status(
+    *, case: Case, actor, expected_status: str, status: str, outcome: str = "", now: datetime | None = None
+) -> CaseEvent:
+    now = now or timezone.now()
     closing = status == CaseStatus.CLOSED
     changed = Case.objects.filter(pk=case.pk, status=expected_status).update(
         status=status, closed_at=now if closing else None, outcome=outcome if closing else ""
     )
     if not changed:
         raise StaleCase
+    previous = {"status": expected_status, "closed_at": case.closed_at, "outcome": case.outcome}
     case.status, case.closed_at, case.outcome = status, now if closing else None, outcome if closing else ""
+    audit.record_update(instance=case, previous=previous, actor=actor)
     data = {"from": expected_status, "to": status}
     if closing:
         data["outcome"] = outcome
@@ -1330,6 +1327,7 @@ def reclassify_case(*, case: Case, actor, case_type: str) -> None:
         previous = case.case_type
         Case.objects.filter(pk=case.pk).update(case_type=case_type)
         case.case_type = case_type
+        audit.record_update(instance=case, previous={"case_type": previous}, actor=actor)
         CaseEvent.objects.create(
             case=case,
             actor=actor,
@@ -1361,7 +1359,8 @@ def record_triage(*, case: Case, actor, severity: str, note: str) -> None:
     now = timezone.now()
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(severity=severity)
-        case.severity = severity
+        previous_severity, case.severity = case.severity, severity
+        audit.record_update(instance=case, previous={"severity": previous_severity}, actor=actor)
         message = CaseMessage.objects.create(
             case=case,
             author=MessageAuthor.STAFF,

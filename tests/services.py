@@ -282,8 +282,11 @@ def worker_database_url() -> str:
 class CeleryWorkerProcess:
     """`celery worker --beat` in a process group of its own, logging to a file."""
 
-    def __init__(self, *, broker_url: str, email_url: str, database_url: str, directory: Path):
+    def __init__(
+        self, *, broker_url: str, email_url: str, database_url: str, directory: Path, concurrency: int = 1
+    ):
         self.broker_url = broker_url
+        self.concurrency = concurrency
         self.log_path = directory / "worker.log"
         data_dir = directory / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -305,7 +308,8 @@ class CeleryWorkerProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "trustcenter", "worker", "--beat"]
-                + ["--concurrency", "1", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h"],
+                + ["--concurrency", str(self.concurrency), "--loglevel", "INFO"]
+                + ["--hostname", f"test-{os.getpid()}@%h"],
                 cwd=PROJECT_DIR,
                 env=self.environment,
                 stdout=log,
@@ -337,17 +341,19 @@ class CeleryWorkerProcess:
 @pytest.fixture()
 def celery_worker_process(transactional_db, tmp_path):
     """Starts a worker with embedded beat on the test database: `celery_worker_process(broker_url=...,
-    email_url=...)`. Tests using it need committed data: `django_db(transaction=True)` and the
-    `services` marker. Its log is printed at teardown, which pytest shows when the test fails."""
+    email_url=...)`, with `concurrency=2` for two tasks at once. Tests using it need committed data:
+    `django_db(transaction=True)` and the `services` marker. Its log is printed at teardown, which
+    pytest shows when the test fails."""
     database_url = worker_database_url()
     workers: list[CeleryWorkerProcess] = []
 
-    def start(*, broker_url: str, email_url: str) -> CeleryWorkerProcess:
+    def start(*, broker_url: str, email_url: str, concurrency: int = 1) -> CeleryWorkerProcess:
         worker = CeleryWorkerProcess(
             broker_url=broker_url,
             email_url=email_url,
             database_url=database_url,
             directory=tmp_path / f"worker-{len(workers)}",
+            concurrency=concurrency,
         )
         workers.append(worker)
         worker.start()
