@@ -5,9 +5,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from . import selectors, services
+from . import audit, selectors, services
 from .downloads import attachment_download
-from .models import Case, CaseEvent, CaseMessage, CaseType, CaseTypeRouting
+from .models import Case, CaseEvent, CaseMessage, CaseType, CaseTypeRouting, ClockPolicy
 
 
 class CaseReadOnlyInline(admin.TabularInline):
@@ -188,13 +188,17 @@ class CaseAdmin(admin.ModelAdmin):
                 request, _("Someone changed this case's status at the same moment: check it again.")
             )
 
-    def _through_the_door(self, request, object_id) -> None:
+    def _through_the_door(self, request, object_id) -> Case:
         # Django looks the object up before it checks the permission, and answers a case it
         # cannot find with a redirect that says it was deleted: the door answers first, 403.
-        selectors.access_case(user=request.user, case_id=int(object_id) if str(object_id).isdigit() else 0)
+        return selectors.access_case(
+            user=request.user, case_id=int(object_id) if str(object_id).isdigit() else 0
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        self._through_the_door(request, object_id)
+        case = self._through_the_door(request, object_id)
+        if request.method == "GET":
+            audit.record_case_view(case=case, user=request.user)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def history_view(self, request, object_id, extra_context=None):
@@ -212,7 +216,11 @@ class CaseAdmin(admin.ModelAdmin):
 
     def attachment_view(self, request, case_id: int, attachment_id: int):
         case = selectors.access_case(user=request.user, case_id=case_id)
-        return attachment_download(case=case, attachment_id=attachment_id, internal_too=True)
+        response = attachment_download(case=case, attachment_id=attachment_id, internal_too=True)
+        attachment = selectors.case_attachment(case=case, attachment_id=attachment_id, internal_too=True)
+        if attachment is not None:
+            audit.record_attachment_download(attachment=attachment, user=request.user)
+        return response
 
 
 @admin.register(CaseTypeRouting)
@@ -221,6 +229,21 @@ class CaseTypeRoutingAdmin(admin.ModelAdmin):
 
     list_display = ["case_type", "team"]
     list_editable = ["team"]
+
+
+@admin.register(ClockPolicy)
+class ClockPolicyAdmin(admin.ModelAdmin):
+    """How long each case type has to meet each of its clocks (DESIGN.md §1's defaults). A change
+    applies to clocks started after it; running clocks keep the deadline they were given."""
+
+    list_display = ["case_type", "kind", "length", "unit", "limit_length", "limit_unit", "is_active"]
+    list_filter = ["case_type", "kind", "is_active"]
+    fieldsets = [
+        (None, {"fields": ["case_type", "kind", "is_active"]}),
+        (_("Length"), {"fields": [("length", "unit"), ("limit_length", "limit_unit")]}),
+        (_("Extension (art. 12(3))"), {"fields": [("extension_length", "extension_unit")]}),
+        (_("At risk"), {"fields": ["at_risk_percent", "at_risk_max_hours"]}),
+    ]
 
 
 from . import audit_admin  # noqa: E402, F401  -- replaces auditlog's page of the log

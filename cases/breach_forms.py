@@ -4,8 +4,8 @@ typed; the rules (reasons required, the 72-hour clock) are the services' (cases/
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .breach_selectors import PENDING
 from .models import Authority, BreachDecision, SubjectsInformed
+from .selectors import PENDING
 
 ANY = [("", _("Any"))]
 

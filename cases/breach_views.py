@@ -1,5 +1,5 @@
 """The breach register (art. 33(5)) and the case page's breach forms: thin views over
-cases.services and cases.breach_selectors."""
+cases.services and cases.selectors."""
 
 import csv
 from zoneinfo import ZoneInfo
@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import breach_selectors, selectors, services
+from . import selectors, services
 from .breach_forms import (
     BreachDecisionForm,
     BreachFactsForm,
@@ -60,14 +60,14 @@ def breach_context(*, case, bound: dict | None = None) -> dict:
     """What the case page needs to include "cases/staff/_breach_panel.html": the case's breach
     (None if it has none), its 72-hour clock, and the panel's four forms, unbound and filled
     with what is recorded, except those given `bound` (a form sent back with its errors)."""
-    breach = breach_selectors.case_breach(case=case)
+    breach = selectors.case_breach(case=case)
     initial = _initial(breach)
     forms = {name: form_class(initial=initial[name]) for name, form_class in PANEL_FORMS.items()}
     forms.update(bound or {})
     return {
         "case": case,
         "breach": breach,
-        "breach_clock": breach_selectors.breach_clock(case=case) if breach else None,
+        "breach_clock": selectors.breach_clock(case=case) if breach else None,
         "breach_forms": forms,
     }
 
@@ -144,7 +144,7 @@ def _filtered_register(request):
     form = BreachRegisterFilterForm(request.GET)
     # An invalid filter is shown with its error and left out; the valid ones still apply.
     form.is_valid()
-    return form, breach_selectors.breach_register(user=request.user, **form.cleaned_data)
+    return form, selectors.breach_register(user=request.user, **form.cleaned_data)
 
 
 @login_required

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -319,6 +320,28 @@ class ClockPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_case_type_display()}: {self.get_kind_display()} ({self.length} {self.get_unit_display()})"
+
+    def clean(self):
+        errors = {}
+        if not self.length:
+            errors["length"] = _("A clock needs a length.")
+        if bool(self.limit_length) != bool(self.limit_unit):
+            errors["limit_unit"] = _("Give both the legal limit and its unit, or neither.")
+        if bool(self.extension_length) != bool(self.extension_unit):
+            errors["extension_unit"] = _("Give both the extension and its unit, or neither.")
+        elif self.extension_length and (
+            not self.limit_length
+            or self.extension_unit != self.limit_unit
+            or self.limit_unit == ClockUnit.HOURS
+        ):
+            errors["extension_unit"] = _(
+                "An extension moves the legal limit: set a limit in days, weeks or months, and the "
+                "extension in the same unit."
+            )
+        if self.at_risk_percent > 100:
+            errors["at_risk_percent"] = _("A share is at most 100%.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class CaseClock(models.Model):

@@ -11,7 +11,18 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from trustcenter.models import Team
 
 from . import receipts
-from .models import Attachment, Case, CaseClock, CaseExclusion, CaseStatus, CaseType, CaseTypeRouting
+from .models import (
+    Attachment,
+    Breach,
+    BreachNotification,
+    Case,
+    CaseClock,
+    CaseExclusion,
+    CaseStatus,
+    CaseType,
+    CaseTypeRouting,
+    ClockKind,
+)
 
 # The permission that lets a staff member read cases at all; their teams decide which.
 VIEW_CASES_PERMISSION = "cases.view_case"
@@ -229,3 +240,54 @@ def queue(
         .prefetch_related(Prefetch("clocks", queryset=running_clocks(), to_attr="running_clocks"))
         .order_by(F("next_due_at").asc(nulls_last=True), "received_at", "pk")
     )
+
+
+# --- The breach register (art. 33(5)) -----------------------------------------------------------
+
+PENDING = "pending"
+
+
+def breach_register(
+    *,
+    user,
+    decision: str = "",
+    notified: str = "",
+    subjects_informed: str = "",
+    year: int | None = None,
+    text: str = "",
+) -> QuerySet[Breach]:
+    """The breaches of the cases the user may see, latest awareness first, with their case and
+    their notifications (every phase) in a constant number of queries.
+
+    `decision` and `subjects_informed` are one of the model's values or "pending"; `notified` is
+    "yes" or "no"; `year` the year of awareness in the site's time zone; `text` words in what
+    happened.
+    """
+    breaches = Breach.objects.filter(case__in=visible_cases(user=user))
+    if decision:
+        breaches = breaches.filter(decision="" if decision == PENDING else decision)
+    if subjects_informed:
+        breaches = breaches.filter(
+            subjects_informed="" if subjects_informed == PENDING else subjects_informed
+        )
+    notifications = BreachNotification.objects.filter(breach=OuterRef("pk"))
+    if notified == "yes":
+        breaches = breaches.filter(Exists(notifications))
+    elif notified == "no":
+        breaches = breaches.exclude(Exists(notifications))
+    if year:
+        breaches = breaches.filter(aware_at__year=year)
+    if text.strip():
+        breaches = breaches.filter(nature__icontains=text.strip())
+    return breaches.select_related("case").prefetch_related("notifications").order_by("-aware_at", "-pk")
+
+
+def case_breach(*, case) -> Breach | None:
+    """The breach record of a case that came through the door (`selectors.access_case`), with
+    its notifications, or None when the case never got the breach clock."""
+    return Breach.objects.filter(case=case).prefetch_related("notifications").first()
+
+
+def breach_clock(*, case) -> CaseClock | None:
+    """The case's 72-hour clock, running or met (not one dropped when the case changed type)."""
+    return case.clocks.filter(kind=ClockKind.BREACH_NOTIFICATION, dropped_at__isnull=True).first()

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from cases import breach_selectors, services
+from cases import selectors, services
 from cases.models import (
     Authority,
     BreachDecision,
@@ -301,12 +301,10 @@ def references(breaches) -> set[str]:
 def test_the_register_lists_only_the_breaches_of_cases_the_user_may_see(handler):
     deviation = breach_case()
     whistleblowing = whistleblowing_breach()
-    assert references(breach_selectors.breach_register(user=handler)) == {deviation.reference}
+    assert references(selectors.breach_register(user=handler)) == {deviation.reference}
     whistleblowing_handler = CaseHandlerFactory(teams=["whistleblowing"])
-    assert references(breach_selectors.breach_register(user=whistleblowing_handler)) == {
-        whistleblowing.reference
-    }
-    assert not breach_selectors.breach_register(user=StaffFactory()).exists()
+    assert references(selectors.breach_register(user=whistleblowing_handler)) == {whistleblowing.reference}
+    assert not selectors.breach_register(user=StaffFactory()).exists()
 
 
 def test_the_register_filters_by_decision_notification_subjects_year_and_words(handler):
@@ -340,7 +338,7 @@ def test_the_register_filters_by_decision_notification_subjects_year_and_words(h
         )
 
     def found(**filters):
-        return references(breach_selectors.breach_register(user=handler, **filters))
+        return references(selectors.breach_register(user=handler, **filters))
 
     everyone = {pending.reference, not_notified.reference, notified.reference, next_year.reference}
     assert found() == everyone
@@ -358,7 +356,7 @@ def test_the_register_reads_its_rows_in_a_constant_number_of_queries(handler):
     def queries_for_all_rows() -> int:
         user = CaseHandlerFactory(teams=["privacy"])  # no permissions cached yet
         with CaptureQueriesContext(connection) as captured:
-            for breach in breach_selectors.breach_register(user=user):
+            for breach in selectors.breach_register(user=user):
                 breach.case.reference, list(breach.notifications.all())
         return len(captured)
 

@@ -212,3 +212,34 @@ def test_only_running_clocks_may_be_one_per_kind():
     case, _code = submit()
     assert CaseClock.objects.filter(case=case).count() == 1
     assert CaseEvent.objects.filter(case=case, kind=CaseEventKind.CLOCK_STARTED).count() == 1
+
+
+def test_admins_edit_the_policies_in_the_admin_and_a_policy_that_cannot_be_counted_is_refused(client):
+    from django.contrib.auth import get_user_model
+
+    services.ensure_default_clock_policies()
+    admin_user = get_user_model().objects.create_superuser("admin", "admin@example.com", "a-long-password-1")
+    client.force_login(admin_user)
+    policy = ClockPolicy.objects.get(case_type=CaseType.COMPLAINT, kind=ClockKind.ANSWER)
+    form = {
+        "case_type": policy.case_type,
+        "kind": policy.kind,
+        "is_active": "on",
+        "length": "14",
+        "unit": "days",
+        "limit_length": "",
+        "limit_unit": "",
+        "extension_length": "2",
+        "extension_unit": "hours",
+        "at_risk_percent": "25",
+        "at_risk_max_hours": "72",
+    }
+    refused = client.post(f"/admin/cases/clockpolicy/{policy.pk}/change/", form)
+    assert refused.status_code == 200 and "An extension moves the legal limit" in refused.content.decode()
+    form.update(extension_length="", extension_unit="")
+    saved = client.post(f"/admin/cases/clockpolicy/{policy.pk}/change/", form)
+    assert saved.status_code == 302
+    with time_machine.travel(RECEIVED, tick=False):
+        case, _code = submit(case_type=CaseType.COMPLAINT)
+    # 14 days from Monday 25 August 2025: Monday 8 September ends at midnight in Oslo.
+    assert case.clocks.get().due_at == datetime(2025, 9, 8, 22, 0, tzinfo=UTC)
