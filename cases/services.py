@@ -1526,7 +1526,7 @@ def record_breach_notification(
     authority_reference = _checked_breach_text(
         authority_reference, field="authority_reference", errors=errors
     )
-    reference_limit = BreachNotification._meta.get_field("authority_reference").max_length
+    reference_limit = BreachNotification._meta.get_field("authority_reference").max_length or 0
     if len(authority_reference) > reference_limit:
         errors["authority_reference"] = [_("Use at most %(limit)s characters.") % {"limit": reference_limit}]
     summary = _checked_breach_text(summary, field="summary", errors=errors)

@@ -1,5 +1,7 @@
 """The staff workspace's forms: what each action asks for. The services check the rules."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -7,8 +9,11 @@ from . import selectors
 from .forms import attachments_field
 from .models import CaseOutcome, CaseStatus, CaseType, ClockKind, Severity
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 # How the workspace names the statuses (the reporter reads "Waiting for your answer").
-STAFF_STATUS_NAMES = {
+STAFF_STATUS_NAMES: dict[str, "StrPromise"] = {
     CaseStatus.RECEIVED: _("Received"),
     CaseStatus.IN_PROGRESS: _("In progress"),
     CaseStatus.WAITING_FOR_REPORTER: _("Waiting for the reporter"),

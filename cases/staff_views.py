@@ -6,6 +6,7 @@ POST to one service function. A form that fails comes back on the case page with
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -48,11 +49,14 @@ from .staff_forms import (
     TriageForm,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 QUEUE_PAGE_SIZES = (25, 50, 100)
 QUEUE_PAGE_SIZE = 50
 
 # The staff action that meets each clock, as the case page says it.
-MET_BY = {
+MET_BY: dict[str, "StrPromise"] = {
     ClockKind.ACKNOWLEDGEMENT: gettext_lazy("The first reply to the reporter"),
     ClockKind.FEEDBACK: gettext_lazy("A reply marked as feedback"),
     ClockKind.BREACH_NOTIFICATION: gettext_lazy(
