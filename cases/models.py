@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -396,6 +397,17 @@ class CaseClock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case}: {self.get_kind_display()}"
+
+    @property
+    def ends_with_a_day(self) -> bool:
+        """Counted in days, weeks or months: due at the end of a day, midnight in the zone."""
+        local = timezone.localtime(self.due_at)
+        return (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
+
+    @property
+    def last_day(self):
+        """The last day of a clock that ends with a day (the day before the midnight it is due)."""
+        return timezone.localtime(self.due_at - timedelta(microseconds=1)).date()
 
 
 class Authority(models.TextChoices):

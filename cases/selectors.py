@@ -60,6 +60,11 @@ def case_messages(*, case: Case):
     return case.messages.filter(is_internal=False).prefetch_related("attachments")
 
 
+def answer_extension(*, case: Case) -> CaseClock | None:
+    """The answer clock, if its deadline was extended: the requester reads why at follow-up."""
+    return case.clocks.filter(extended_at__isnull=False, dropped_at__isnull=True).first()
+
+
 def staff_case_messages(*, case: Case):
     """The whole conversation, internal notes included, for staff who came through the door."""
     return case.messages.select_related("staff_user").prefetch_related("attachments")

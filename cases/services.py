@@ -1147,9 +1147,8 @@ def extend_deadline(*, case: Case, actor, reason: str) -> CaseClock:
         )
         if case.reporter_email and not case.is_anonymous:
             with translation.override(case.language):
-                due_day = timezone.localtime(clock.due_at - timedelta(microseconds=1)).date()
                 context = {
-                    "due": due_day,
+                    "due": clock.last_day,
                     "followup_url": _followup_url(case.language),
                     "reference": case.reference,
                 }

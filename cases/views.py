@@ -273,6 +273,7 @@ def _followup_case_page(request, case: Case, *, form=None, confirm_form=None, st
         {
             "case": case,
             "case_messages": selectors.case_messages(case=case),
+            "extension": selectors.answer_extension(case=case),
             "form": form
             or FollowUpMessageForm(initial={"message": request.session.pop(DRAFT_SESSION_KEY, "")}),
             "confirm_form": confirm_form or ConfirmationCodeForm(),

@@ -243,3 +243,15 @@ def test_admins_edit_the_policies_in_the_admin_and_a_policy_that_cannot_be_count
         case, _code = submit(case_type=CaseType.COMPLAINT)
     # 14 days from Monday 25 August 2025: Monday 8 September ends at midnight in Oslo.
     assert case.clocks.get().due_at == datetime(2025, 9, 8, 22, 0, tzinfo=UTC)
+
+
+def test_the_requester_reads_why_the_deadline_moved_at_follow_up(client):
+    with time_machine.travel(datetime(2025, 1, 31, 9, 0, tzinfo=UTC), tick=False):
+        case, code = submit_subject_request()
+    with time_machine.travel(datetime(2025, 2, 10, 9, 0, tzinfo=UTC), tick=False):
+        services.extend_deadline(case=case, actor=CaseHandlerFactory(), reason="Records in three systems.")
+    client.post("/en/follow-up/", {"receipt_code": code})
+    page = client.get("/en/follow-up/case/").content.decode()
+    assert "Records in three systems." in page
+    # Due at the end of Monday 28 April 2025 (midnight in Oslo): the page names that day.
+    assert "April 28, 2025" in page

@@ -11,8 +11,8 @@ from tests.factories import CaseHandlerFactory, reply_as_staff, submit, submit_s
 
 pytestmark = pytest.mark.django_db
 
-# The case from the session, its messages, and their attachments (one prefetch).
-FOLLOWUP_PAGE_QUERIES = 3
+# The case from the session, its messages, their attachments (one prefetch), and an extension.
+FOLLOWUP_PAGE_QUERIES = 4
 # The user and the handler's permissions (theirs and their groups'); the page's count and the
 # full count; the page of cases; the first and last dates and the days with cases, for the date
 # hierarchy.
