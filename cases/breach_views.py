@@ -6,13 +6,15 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from trustcenter.staff_access import staff_member_required_2fa as staff_required
 
 from . import selectors, services
 from .breach_forms import (
@@ -90,7 +92,7 @@ def _breach_action(request, case_id: int, *, form_name: str, action, done: str):
     return render(request, "cases/staff/breach_form.html", context, status=400)
 
 
-@login_required
+@staff_required
 def breach_facts(request, case_id: int):
     return _breach_action(
         request,
@@ -101,7 +103,7 @@ def breach_facts(request, case_id: int):
     )
 
 
-@login_required
+@staff_required
 def breach_decision(request, case_id: int):
     return _breach_action(
         request,
@@ -112,7 +114,7 @@ def breach_decision(request, case_id: int):
     )
 
 
-@login_required
+@staff_required
 def breach_notification(request, case_id: int):
     return _breach_action(
         request,
@@ -129,7 +131,7 @@ def _record_subjects_informed(*, case, actor, informed: str, reason: str):
     )
 
 
-@login_required
+@staff_required
 def breach_subjects(request, case_id: int):
     return _breach_action(
         request,
@@ -147,7 +149,8 @@ def _filtered_register(request):
     return form, selectors.breach_register(user=request.user, **form.cleaned_data)
 
 
-@login_required
+@never_cache
+@staff_required
 def register(request):
     form, breaches = _filtered_register(request)
     page = Paginator(breaches, REGISTER_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -194,7 +197,8 @@ def _register_row(breach: Breach) -> list:
     ]
 
 
-@login_required
+@never_cache
+@staff_required
 def register_csv(request):
     _form, breaches = _filtered_register(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")

@@ -12,12 +12,12 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
 from trustcenter.models import TeamMembership
 from trustcenter.staff_access import staff_member_required_2fa as staff_required
@@ -287,7 +287,9 @@ def attachment(request, case_id: int, attachment_id: int):
 def _act(request, case_id: int, *, name: str, form, action, done: str):
     """One action on the case page: the form's data to one service call, then back to the case;
     what failed comes back on the page with what was typed (400)."""
-    case = selectors.access_case(user=request.user, case_id=case_id)
+    case = selectors.access_case(user=request.user, case_id=case_id)  # before the method: 403, not 405
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     form = form(case)
     if form.is_valid():
         try:
@@ -307,7 +309,6 @@ def _act(request, case_id: int, *, name: str, form, action, done: str):
     return _case_page(request, case, bound={name: form}, status=400)
 
 
-@require_POST
 @staff_required
 def reply(request, case_id: int):
     return _act(
@@ -327,7 +328,6 @@ def reply(request, case_id: int):
     )
 
 
-@require_POST
 @staff_required
 def note(request, case_id: int):
     return _act(
@@ -342,7 +342,6 @@ def note(request, case_id: int):
     )
 
 
-@require_POST
 @staff_required
 def assign(request, case_id: int):
     return _act(
@@ -357,7 +356,6 @@ def assign(request, case_id: int):
     )
 
 
-@require_POST
 @staff_required
 def status(request, case_id: int):
     return _act(
@@ -376,7 +374,6 @@ def status(request, case_id: int):
     )
 
 
-@require_POST
 @staff_required
 def reclassify(request, case_id: int):
     return _act(
@@ -391,7 +388,6 @@ def reclassify(request, case_id: int):
     )
 
 
-@require_POST
 @staff_required
 def triage(request, case_id: int):
     return _act(
@@ -406,7 +402,6 @@ def triage(request, case_id: int):
     )
 
 
-@require_POST
 @staff_required
 def add_clock(request, case_id: int):
     return _act(
@@ -421,7 +416,6 @@ def add_clock(request, case_id: int):
     )
 
 
-@require_POST
 @staff_required
 def extend(request, case_id: int):
     return _act(
@@ -436,7 +430,6 @@ def extend(request, case_id: int):
     )
 
 
-@require_POST
 @staff_required
 def exclude_handler(request, case_id: int):
     return _act(

@@ -71,7 +71,7 @@ def fillings(name: str, parameters: list[str], pattern: URLPattern, cases: dict[
     if not names_a_case:
         values: dict = {}
         for parameter in parameters:
-            if parameter == "object_id":
+            if parameter in ("object_id", "pk"):
                 first = model_admin.model.objects.order_by("pk").first() if model_admin else None
                 values[parameter] = first.pk if first is not None else 1
             elif parameter == "app_label":

@@ -195,12 +195,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# No one, not even a superuser in the admin, can read another's TOTP key or backup codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_URL = "two_factor:login"
 LOGIN_REDIRECT_URL = "staff:queue"
 # Required on every staff account in production; development may ask for it too, to try it out.
 TRUSTCENTER_REQUIRE_2FA = env_bool("TRUSTCENTER_REQUIRE_2FA", not DEBUG)
 if not DEBUG and not TRUSTCENTER_REQUIRE_2FA:
-    raise ImproperlyConfigured("DJANGO_DEBUG=false needs TRUSTCENTER_REQUIRE_2FA: staff log in with two factors")
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=false needs TRUSTCENTER_REQUIRE_2FA: staff log in with two factors"
+    )
 # A staff session ends after this long without a request, however long a reporter's lasts.
 TRUSTCENTER_STAFF_IDLE_SECONDS = env_int("TRUSTCENTER_STAFF_IDLE_SECONDS", 20 * 60, minimum=60)
 
@@ -406,6 +410,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # axes notes every login and logout at INFO; its failures and lockouts are warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # axes asks to count failures by address too; this site never keeps one (AXES_LOCKOUT_PARAMETERS).

@@ -3,6 +3,7 @@ where settings.TRUSTCENTER_REQUIRE_2FA says so (always in production), a TOTP or
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -25,7 +26,7 @@ def no_client_address(request: HttpRequest) -> None:
 def refusal(request: HttpRequest, next_url: str) -> HttpResponse | None:
     """Where a visitor who is not a verified staff member goes instead of `next_url`; None lets
     them in. Someone who is not staff gets 403 rather than a login page, which could not help."""
-    user = request.user
+    user: Any = request.user  # OTPMiddleware's, with is_verified()
     if not user.is_authenticated:
         return redirect_to_login(next_url)
     if not user.is_staff:
