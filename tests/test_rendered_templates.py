@@ -1,4 +1,5 @@
-"""No template syntax reaches a visitor: every public page, in every state and every language.
+"""No template syntax reaches a visitor: every public page, in every state and every language, and
+every page of the staff workspace, its forms refused and accepted, and its two-factor account pages.
 
 A `{# ... #}` comment spread over two lines is not a comment to Django, and a tag or variable
 broken the same way is not one either: each is sent as text. The walk below renders every public
@@ -17,17 +18,22 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings as django_settings
 from django.conf.urls.i18n import i18n_patterns
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import LocalePrefixPattern, Resolver404, URLResolver, get_resolver, path, resolve
 from django.utils import translation
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from cases import services
 from cases.models import Case, CaseType
+from cases.uploads import Upload, identify_upload
 from tests import images
 from tests.cases.test_report import anonymous_report, erasure_request, receipt_code
-from tests.factories import reply_as_staff, submit
+from tests.factories import CaseHandlerFactory, StaffFactory, reply_as_staff, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +51,17 @@ NOT_PAGES = {
     f"{LANGUAGE_PREFIX}follow-up/leave/": "POST only; redirects to the follow-up login",
 }
 
+# The staff workspace's URL patterns that are not pages, each with the reason.
+STAFF_PREFIX = f"{LANGUAGE_PREFIX}staff/"
+STAFF_NOT_PAGES = {
+    f"{STAFF_PREFIX}cases/<int:case_id>/files/<int:attachment_id>/": "an attachment download",
+    f"{STAFF_PREFIX}breaches/export.csv": "the breach register as CSV",
+    f"{STAFF_PREFIX}account/two_factor/qrcode/": "the setup page's QR code, an SVG image",
+    f"{STAFF_PREFIX}account/logout/": "POST only; redirects to the login page",
+}
+
 STAFF_REPLY = "We have read your message and are looking into it."
+PASSWORD = "correct-horse-battery-staple"  # the factories' password
 WRONG_CODE = "0000 0000 0000 0000 0000"
 
 
@@ -69,7 +85,7 @@ handler404 = _project_urls.handler404
 handler500 = _project_urls.handler500
 
 
-def public_routes(patterns, prefix: str = ""):
+def site_routes(patterns, prefix: str = ""):
     """Every URL pattern of the configuration, as a route with its language prefix written
     `<language>/`, except the admin site and static and uploaded files."""
     skipped = (
@@ -85,9 +101,17 @@ def public_routes(patterns, prefix: str = ""):
         if any(part and route.startswith(part) for part in skipped):
             continue
         if isinstance(entry, URLResolver):
-            yield from public_routes(entry.url_patterns, route)
+            yield from site_routes(entry.url_patterns, route)
         else:
             yield route
+
+
+def public_routes(patterns):
+    return {route for route in site_routes(patterns) if not route.startswith(STAFF_PREFIX)}
+
+
+def staff_routes(patterns):
+    return {route for route in site_routes(patterns) if route.startswith(STAFF_PREFIX)}
 
 
 class _Forms(HTMLParser):
@@ -480,11 +504,213 @@ def error_pages(walk: Walk, code: str) -> None:
     )
 
 
+def staff_login(walk: Walk, handler) -> Client:
+    """A handler logs in through both steps of the two-factor login, each refused once first."""
+    staff = walk.visitor()
+    walk.get("staff queue, logged out: the login page", "/staff/", client=staff)
+    step = {"login_view-current_step": "auth"}
+    walk.post(
+        "staff login, a wrong password",
+        "/staff/account/login/",
+        {**step, "auth-username": handler.username, "auth-password": "wrong"},
+        client=staff,
+    )
+    # The login is a wizard: a GET starts it again, so each step is sent from the page before.
+    asked = walk.post(
+        "staff login, the code asked for",
+        "/staff/account/login/",
+        {**step, "auth-username": handler.username, "auth-password": PASSWORD},
+        client=staff,
+    )
+    step = {"login_view-current_step": "token"}
+    refused = walk.post(
+        "staff login, a wrong code",
+        "/staff/account/login/",
+        {**step, "token-otp_token": "0"},
+        client=staff,
+        form_on=asked,
+    )
+    device = handler.totpdevice_set.get()
+    code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    walk.post(
+        "staff login, the code given",
+        "/staff/account/login/",
+        {**step, "token-otp_token": code},
+        client=staff,
+        form_on=refused,
+    )
+    return staff
+
+
+def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
+    """The queue, each type's case page with every form of it refused and the reply accepted,
+    the breach forms and register, and the two-factor account pages."""
+    staff = staff_login(walk, handler)
+    walk.get("staff queue", "/staff/", client=staff)
+    walk.get("staff queue, every status", "/staff/?status=all&per_page=100", client=staff)
+    walk.get("staff queue, waiting for requesters", "/staff/?waiting=on", client=staff)
+    walk.get("staff queue, searched", "/staff/?q=invoices", client=staff)
+    walk.get("staff queue, a bad filter", "/staff/?per_page=7&clock=late", client=staff)
+    walk.get("staff queue, page 2", "/staff/?page=2", client=staff)
+    for case_type, case in cases.items():
+        walk.get(f"staff case page, {case_type}", f"/staff/cases/{case.pk}/", client=staff)
+
+    pages = {
+        f"/staff/cases/{case.pk}/": staff.get(walk.url(f"/staff/cases/{case.pk}/")) for case in cases.values()
+    }
+    refused = {
+        "reply": {},
+        "note": {},
+        "assign": {"assign-assignee": "0"},
+        "status": {"status-status": "lost"},
+        "type": {"reclassify-case_type": "gossip"},
+        "triage": {"triage-severity": "apocalyptic"},
+        "clocks": {"clock-kind": "sundial"},
+        "extension": {},
+        "exclusions": {"exclude-handler": "0"},
+    }
+    for action, data in refused.items():
+        # Each form from the first case page that offers it (triage: a security incident's).
+        page, case_page = next(
+            (page, response)
+            for page, response in pages.items()
+            if f'action="{walk.url(page)}{action}/"' in response.content.decode()
+        )
+        walk.post(
+            f"staff case page, the {action} form refused",
+            f"{page}{action}/",
+            data,
+            client=staff,
+            form_on=case_page,
+            status=400,
+        )
+    page = f"/staff/cases/{cases[CaseType.SUBJECT_REQUEST].pk}/"
+    case_page = pages[page]
+    walk.post(
+        "staff case page, a reply sent",
+        f"{page}reply/",
+        {"reply-body": STAFF_REPLY},
+        client=staff,
+        form_on=case_page,
+    )
+
+    breach = cases[CaseType.PRIVACY_DEVIATION]
+    page = f"/staff/cases/{breach.pk}/"
+    case_page = staff.get(walk.url(page))
+    for action in ("facts", "decision", "notification", "subjects"):
+        walk.post(
+            f"breach form, {action} refused",
+            f"{page}breach/{action}/",
+            {"subjects_affected": "many", "notified_at": "soon"},
+            client=staff,
+            form_on=case_page,
+            status=400,
+        )
+    walk.get("breach register", "/staff/breaches/", client=staff)
+    walk.get("breach register, filtered", "/staff/breaches/?decision=notify&year=1999", client=staff)
+
+    walk.get("two-factor profile", "/staff/account/two_factor/", client=staff)
+    walk.get("backup codes", "/staff/account/two_factor/backup/tokens/", client=staff)
+    tokens = staff.get(walk.url("/staff/account/two_factor/backup/tokens/"))
+    walk.post(
+        "backup codes, made", "/staff/account/two_factor/backup/tokens/", {}, client=staff, form_on=tokens
+    )
+    walk.get("two-factor setup, completed", "/staff/account/two_factor/setup/complete/", client=staff)
+    walk.get("two-factor disable", "/staff/account/two_factor/disable/", client=staff)
+    walk.get("two-factor setup, with a device already", "/staff/account/two_factor/setup/", client=staff)
+    walk.post(
+        "staff logout", "/staff/account/logout/", {}, client=staff, form_on=staff.get(walk.url("/staff/"))
+    )
+
+    # A new staff member without a device is sent to set one up, through its steps.
+    newcomer = walk.visitor()
+    newcomer.force_login(CaseHandlerFactory(teams=["security"]))
+    welcome = walk.get("two-factor setup, the welcome step", "/staff/", client=newcomer)
+    setup = "/staff/account/two_factor/setup/"
+    method = walk.post(
+        "two-factor setup, the method step",
+        setup,
+        {"setup_view-current_step": "welcome"},
+        client=newcomer,
+        form_on=welcome,
+    )
+    generator = walk.post(
+        "two-factor setup, the QR code step",
+        setup,
+        {"setup_view-current_step": "method", "method-method": "generator"},
+        client=newcomer,
+        form_on=method,
+    )
+    walk.post(
+        "two-factor setup, a wrong code",
+        setup,
+        {"setup_view-current_step": "generator", "generator-token": "123"},
+        client=newcomer,
+        form_on=generator,
+    )
+
+
+def staff_refusals(walk: Walk, cases: dict[str, Case]) -> None:
+    """The pages that refuse: someone who is not staff, and a case of a team one is not in."""
+    stranger = walk.visitor(raise_request_exception=False)
+    stranger.force_login(get_user_model().objects.create_user("stranger", password=PASSWORD))
+    walk.get("staff queue, not staff: 403", "/staff/", client=stranger, status=403)
+    outsider = walk.visitor(raise_request_exception=False)
+    outsider.force_login(StaffFactory())
+    walk.get("staff queue, staff without rights", "/staff/", client=outsider)
+    report = f"/staff/cases/{cases[CaseType.WHISTLEBLOWING].pk}/"
+    walk.get("staff case page, staff without rights: 403", report, client=outsider, status=403)
+    privacy = walk.visitor(raise_request_exception=False)
+    privacy.force_login(CaseHandlerFactory(teams=["privacy"]))
+    walk.get("staff case page, another team's: 403", report, client=privacy, status=403)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_template_syntax_reaches_any_staff_page_in_any_state(
+    language, settings, django_capture_on_commit_callbacks
+):
+    routes = staff_routes(get_resolver().url_patterns)
+    assert set(STAFF_NOT_PAGES) <= routes, f"gone: {set(STAFF_NOT_PAGES) - routes}"
+    settings.TRUSTCENTER_REQUIRE_2FA = True
+    walk = Walk(language, django_capture_on_commit_callbacks)
+    handler = CaseHandlerFactory(username="walker")
+    services.add_to_teams(user=handler, team_slugs=list(services.DEFAULT_TEAMS), is_lead=True)
+    TOTPDevice.objects.create(user=handler, name="default", confirmed=True)
+    cases = {}
+    for case_type in CaseType.values:
+        cases[case_type], _code = submit(
+            case_type=case_type,
+            language=language,
+            is_anonymous=case_type != CaseType.SUBJECT_REQUEST,
+            **(
+                {"subject_right": "access", "reporter_name": "Kari", "reporter_email": "kari@example.com"}
+                if case_type == CaseType.SUBJECT_REQUEST
+                else {}
+            ),
+            message="The invoices of one supplier are paid twice.",
+            uploads=[Upload(name="notes.txt", data=b"notes", kind=identify_upload(b"notes"))],
+        )
+
+    staff_pages(walk, handler, cases)
+    settings.TRUSTCENTER_REQUIRE_2FA = False  # two-factor login was walked: these need only a session
+    staff_refusals(walk, cases)
+
+    assert len(walk.states) == len(set(walk.states)), "each state is named once"
+    unrendered = routes - walk.routes - set(STAFF_NOT_PAGES)
+    assert not unrendered, f"staff URL patterns neither rendered nor listed: {sorted(unrendered)}"
+    for message in mail.outbox:
+        walk.problems += [
+            f"e-mail {message.subject!r}: {found}"
+            for found in template_syntax_in(message.subject + message.body)
+        ]
+    assert not walk.problems, f"template syntax in {len(walk.problems)} places:\n" + "\n".join(walk.problems)
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_template_syntax_reaches_any_public_page_in_any_state(
     language, settings, django_capture_on_commit_callbacks
 ):
-    routes = set(public_routes(get_resolver().url_patterns))
+    routes = public_routes(get_resolver().url_patterns)
     assert set(NOT_PAGES) <= routes, f"NOT_PAGES names patterns that are gone: {set(NOT_PAGES) - routes}"
     settings.ROOT_URLCONF = __name__  # the project's patterns, and two that fail on purpose
     settings.TRUSTCENTER_FOLLOWUP_FAILURES = 2  # fewer wrong codes (each costs a hash) to reach the limit
