@@ -11,10 +11,12 @@ from .ratelimit import ClientKey
 IDENTIFYING_META_KEYS = (
     "REMOTE_ADDR",
     "REMOTE_HOST",
+    "REMOTE_PORT",
     "HTTP_USER_AGENT",
     "HTTP_X_FORWARDED_FOR",
     "HTTP_X_REAL_IP",
     "HTTP_FORWARDED",
+    "HTTP_X_FORWARDED_PORT",  # the client's source port, which a proxy's log ties to its address
     "HTTP_CLIENT_IP",
     "HTTP_TRUE_CLIENT_IP",
     "HTTP_CF_CONNECTING_IP",

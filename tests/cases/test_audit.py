@@ -210,10 +210,14 @@ def test_no_entry_holds_an_address(client):
         },
         REMOTE_ADDR="203.0.113.7",
         HTTP_X_FORWARDED_FOR="198.51.100.23",
+        HTTP_X_FORWARDED_PORT="54321",
+        REMOTE_PORT="54322",
         HTTP_X_CORRELATION_ID="tracking-value-of-the-client",
     )
     assert response.status_code == 200
     assert LogEntry.objects.filter(content_type__model="case").exists()
+    # auditlog keeps the X-Forwarded-Port it finds: a client's source port, linkable to its address.
+    assert not LogEntry.objects.exclude(remote_port=None).exists()
 
     # auditlog's middleware alone, should it ever run first.
     case = Case.objects.get()
