@@ -277,6 +277,18 @@ class ClockKind(models.TextChoices):
     ANSWER = "answer", _("Answer")
 
 
+class MetAction(models.TextChoices):
+    """The staff action that met a clock."""
+
+    REPLY = "reply", _("a reply to the reporter")
+    ANSWER = "answer", _("a reply marked as the answer")
+    FEEDBACK = "feedback", _("a reply marked as feedback")
+    CLOSED_ANSWERED = "closed_answered", _("closing the case as answered")
+    TRIAGE = "triage", _("recording the triage")
+    DECIDED_NOT_TO_NOTIFY = "decided_not_to_notify", _("recording why the authority is not notified")
+    NOTIFIED_AUTHORITY = "notified_authority", _("notifying the supervisory authority")
+
+
 class ClockUnit(models.TextChoices):
     HOURS = "hours", _("hours")
     DAYS = "days", _("days")
@@ -362,8 +374,8 @@ class CaseClock(models.Model):
     met_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    # Which staff action met it ("reply", "answer", "breach_decision", ...), and why it was late.
-    met_action = models.CharField(_("met by"), max_length=32, blank=True)
+    # Which staff action met it, and why it was late.
+    met_action = models.CharField(_("met through"), max_length=32, blank=True, choices=MetAction.choices)
     late_reasons = models.TextField(_("reasons for the delay"), blank=True)
     dropped_at = models.DateTimeField(_("dropped"), null=True, blank=True)
     # Added by hand to a case of another type (a whistleblowing report that reveals a breach).

@@ -48,6 +48,7 @@ from .models import (
     ClockPolicy,
     EmailConfirmation,
     MessageAuthor,
+    MetAction,
     ReferenceCounter,
     Severity,
     SubjectsInformed,
@@ -569,7 +570,9 @@ def update_case(
                     created_at=now,
                 )
             )
-            _meet_clocks(case=case, kinds=[ClockKind.ACKNOWLEDGEMENT], actor=actor, action="reply", at=now)
+            _meet_clocks(
+                case=case, kinds=[ClockKind.ACKNOWLEDGEMENT], actor=actor, action=MetAction.REPLY, at=now
+            )
         if events:
             _enqueue_notice(case=case, template="news")
     return events
@@ -1011,7 +1014,9 @@ def _start_clocks(*, case: Case, actor=None, now) -> list[CaseClock]:
     return started
 
 
-def _meet_clocks(*, case: Case, kinds, actor, action: str, at, late_reasons: str = "") -> list[CaseClock]:
+def _meet_clocks(
+    *, case: Case, kinds, actor, action: MetAction, at, late_reasons: str = ""
+) -> list[CaseClock]:
     """Meets the case's running clocks of these kinds, each with a line in the history."""
     met = list(
         case.clocks.select_for_update().filter(kind__in=kinds, met_at__isnull=True, dropped_at__isnull=True)
@@ -1211,9 +1216,8 @@ def _staff_message(
                 kinds.append(ClockKind.ANSWER)
             if is_feedback:
                 kinds.append(ClockKind.FEEDBACK)
-            _meet_clocks(
-                case=case, kinds=kinds, actor=actor, action="answer" if is_answer else "reply", at=now
-            )
+            action = MetAction.ANSWER if is_answer else MetAction.FEEDBACK if is_feedback else MetAction.REPLY
+            _meet_clocks(case=case, kinds=kinds, actor=actor, action=action, at=now)
             if case.status == CaseStatus.RECEIVED:
                 _set_status(
                     case=case, actor=actor, expected_status=CaseStatus.RECEIVED, status=CaseStatus.IN_PROGRESS
@@ -1304,7 +1308,11 @@ def change_status(
         _set_status(case=case, actor=actor, expected_status=expected_status, status=status, outcome=outcome)
         if status == CaseStatus.CLOSED and outcome == CaseOutcome.ANSWERED:
             _meet_clocks(
-                case=case, kinds=[ClockKind.ANSWER], actor=actor, action="closed_answered", at=timezone.now()
+                case=case,
+                kinds=[ClockKind.ANSWER],
+                actor=actor,
+                action=MetAction.CLOSED_ANSWERED,
+                at=timezone.now(),
             )
         _enqueue_notice(case=case, template="news")
 
@@ -1376,7 +1384,7 @@ def record_triage(*, case: Case, actor, severity: str, note: str) -> None:
             data={"severity": severity, "message": message.pk},
             created_at=now,
         )
-        _meet_clocks(case=case, kinds=[ClockKind.TRIAGE], actor=actor, action="triage", at=now)
+        _meet_clocks(case=case, kinds=[ClockKind.TRIAGE], actor=actor, action=MetAction.TRIAGE, at=now)
 
 
 # --- Breaches (art. 33, 34) ---------------------------------------------------------------------
@@ -1498,7 +1506,7 @@ def decide_breach(*, case: Case, actor, decision: str, reasons_not_to_notify: st
                 case=case,
                 kinds=[ClockKind.BREACH_NOTIFICATION],
                 actor=actor,
-                action="decided_not_to_notify",
+                action=MetAction.DECIDED_NOT_TO_NOTIFY,
                 at=now,
             )
     return breach
@@ -1576,7 +1584,7 @@ def record_breach_notification(
                 case=case,
                 kinds=[ClockKind.BREACH_NOTIFICATION],
                 actor=actor,
-                action="notified_authority",
+                action=MetAction.NOTIFIED_AUTHORITY,
                 at=notified_at,
                 late_reasons=delay_reasons,
             )

@@ -287,6 +287,22 @@ def test_the_trail_shows_who_did_what_and_when(settings):
     assert 'datetime="2026-06-01T14:00:00+02:00"' in html  # Oslo's summer time
 
 
+def test_the_trail_names_how_a_clock_was_met_and_what_was_set_without_raw_values():
+    case, _code = submit(case_type=CaseType.PRIVACY_DEVIATION)
+    handler = CaseHandlerFactory(teams=["privacy"])
+    with set_actor(handler):
+        services.decide_breach(
+            case=case, actor=handler, decision="not_notify", reasons_not_to_notify="The file was encrypted."
+        )
+
+    html = render_to_string("cases/staff/_audit_trail.html", {"entries": audit.case_audit_trail(case=case)})
+
+    assert "recording why the authority is not notified" in html
+    assert "decided_not_to_notify" not in html
+    assert "set met through to" in html
+    assert "None" not in html
+
+
 # --- In the admin ---------------------------------------------------------------------------------
 
 

@@ -101,7 +101,7 @@ def test_the_first_reply_acknowledges_and_feedback_is_due_three_months_after_it(
     with time_machine.travel(RECEIVED + timedelta(days=40), tick=False):
         services.reply_to_reporter(case=case, actor=handler, body="What we did.", is_feedback=True)
     feedback.refresh_from_db()
-    assert feedback.met_action == "reply" and feedback.met_at is not None
+    assert feedback.met_action == "feedback" and feedback.met_at is not None
 
 
 def test_an_internal_note_meets_no_clock_and_sends_nothing(django_capture_on_commit_callbacks):
