@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 QUEUE_PAGE_SIZES = (25, 50, 100)
 QUEUE_PAGE_SIZE = 50
+AUDIT_TRAIL_SHOWN = 100
 
 # The staff action that meets each clock, as the case page says it.
 MET_BY: dict[str, "StrPromise"] = {
@@ -240,6 +241,7 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
         forms["reply"].fields.pop("is_answer", None)
     if ClockKind.FEEDBACK not in running_kinds:
         forms["reply"].fields.pop("is_feedback", None)
+    trail = audit.case_audit_trail(case=case)
     context = {
         "case": case,
         "team": _team_names().get(case.case_type, ""),
@@ -249,7 +251,9 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
         "dropped_clocks": [clock for clock in clocks if clock.dropped_at is not None],
         "case_messages": selectors.staff_case_messages(case=case),
         "history": _history(case),
-        "audit_entries": audit.case_audit_trail(case=case),
+        # Every view adds an entry: the page shows the latest, the admin's log holds them all.
+        "audit_entries": trail[:AUDIT_TRAIL_SHOWN],
+        "audit_total": trail.count(),
         "forms": forms,
         # A form sent back with its errors is shown even where it would not be offered now.
         "shows_triage": case.case_type == CaseType.SECURITY_INCIDENT

@@ -303,6 +303,22 @@ def test_the_trail_names_how_a_clock_was_met_and_what_was_set_without_raw_values
     assert "None" not in html
 
 
+def test_the_case_page_shows_the_latest_entries_and_says_how_many_there_are(client, settings):
+    settings.TRUSTCENTER_REQUIRE_2FA = False
+    case, _code = submit()
+    handler = CaseHandlerFactory(teams=["privacy"])
+    for _ in range(120):
+        audit.record_case_view(case=case, user=handler)
+    total = audit.case_audit_trail(case=case).count() + 1  # and the view of the page itself
+    client.force_login(handler)
+
+    page = client.get(reverse("staff:case", kwargs={"case_id": case.pk})).content.decode()
+
+    trail = page[page.index('id="audit-heading"') :]
+    assert trail.count("viewed the case") == 100
+    assert f"The latest 100 of {total} entries are shown." in trail
+
+
 # --- In the admin ---------------------------------------------------------------------------------
 
 
