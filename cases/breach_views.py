@@ -24,7 +24,7 @@ from .breach_forms import (
     BreachRegisterFilterForm,
     BreachSubjectsForm,
 )
-from .models import Breach, SubjectsInformed
+from .models import Authority, Breach, BreachDecision, CaseType, SubjectsInformed
 from .views import _add_service_errors
 
 REGISTER_PAGE_SIZE = 50
@@ -166,19 +166,24 @@ def _cell(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _register_row(breach: Breach) -> list:
+def _names(choices) -> dict[str, str]:
+    """A field's choice labels, translated once for the whole export rather than once a row."""
+    return {value: str(label) for value, label in choices}
+
+
+def _register_row(breach: Breach, names: dict[str, dict[str, str]]) -> list:
     notifications = list(breach.notifications.all())
     return [
         breach.case.reference,
-        breach.case.get_case_type_display(),
+        names["case_type"].get(breach.case.case_type, breach.case.case_type),
         _time(breach.aware_at),
-        breach.get_decision_display(),
+        names["decision"].get(breach.decision, breach.decision),
         breach.reasons_not_to_notify,
         "; ".join(
             ", ".join(
                 part
                 for part in (
-                    notification.get_authority_display(),
+                    names["authority"].get(notification.authority, notification.authority),
                     _time(notification.notified_at),
                     notification.authority_reference,
                 )
@@ -192,7 +197,7 @@ def _register_row(breach: Breach) -> list:
         breach.nature,
         breach.effects,
         breach.remedial_action,
-        breach.get_subjects_informed_display(),
+        names["subjects_informed"].get(breach.subjects_informed, breach.subjects_informed),
         breach.subjects_not_informed_reason,
     ]
 
@@ -223,6 +228,12 @@ def register_csv(request):
         _("Why they were not told"),
     ]
     writer.writerow([_cell(value) for value in header])
+    names = {
+        "case_type": _names(CaseType.choices),
+        "decision": _names(BreachDecision.choices),
+        "authority": _names(Authority.choices),
+        "subjects_informed": _names(SubjectsInformed.choices),
+    }
     for breach in breaches:
-        writer.writerow([_cell(value) for value in _register_row(breach)])
+        writer.writerow([_cell(value) for value in _register_row(breach, names)])
     return response

@@ -168,15 +168,21 @@ def search_cases(cases: QuerySet[Case], *, text: str) -> QuerySet[Case]:
     text = text.strip()
     if not text:
         return cases
-    matches = Q(reference__iexact=text) | Q(reference__icontains=text)
+    matches = Q(reference__icontains=text)
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
+        # The word matches in a subquery of their own: ORed there, PostgreSQL answers them with a
+        # bitmap OR of the four indexes and hashes the ids; ORed with the reference match in the
+        # outer WHERE, it would compute every case's tsvector instead (bench/queue.py).
+        words = Case.objects.all()
+        word_matches = Q()
         for language, config in SEARCH_CONFIGS.items():
-            cases = cases.alias(**{f"words_{language}": SearchVector("search_document", config=config)})
-            matches |= Q(language=language) & Q(
+            words = words.alias(**{f"words_{language}": SearchVector("search_document", config=config)})
+            word_matches |= Q(language=language) & Q(
                 **{f"words_{language}": SearchQuery(text, config=config, search_type="websearch")}
             )
+        matches |= Q(pk__in=words.filter(word_matches).values("pk"))
     else:
         matches |= Q(search_document__icontains=text)
     return cases.filter(matches)

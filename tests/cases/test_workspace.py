@@ -9,7 +9,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cases import services
+from cases import services, staff_views
 from cases.models import Case, CaseEvent, CaseEventKind, CaseMessage, CaseStatus, CaseType, ClockKind
 from tests.factories import CaseHandlerFactory, StaffFactory, submit, submit_subject_request
 from tests.images import jpeg_with_metadata
@@ -139,6 +139,19 @@ def test_pagination(client, privacy_handler):
     assert len(references(first)) == 25 and len(references(second)) == 5
     assert not set(references(first)) & set(references(second))
     assert "case_type=general_inquiry" in first.content.decode()  # the next page keeps the filters
+
+
+def test_past_the_count_cap_the_queue_says_more_than_and_still_pages(client, privacy_handler, monkeypatch):
+    monkeypatch.setattr(staff_views.QueuePaginator, "cap", 4)
+    for _number in range(7):
+        submit()
+    first = client.get("/en/staff/", {"per_page": "25"})
+    assert "More than 4 cases: narrow them with the filters." in first.content.decode()
+    assert len(references(first)) == 5  # the cap, and the one that shows it was passed
+    assert "Page 1 of" not in first.content.decode()
+    monkeypatch.setattr(staff_views.QueuePaginator, "cap", 7)
+    exact = client.get("/en/staff/", {"per_page": "25"}).content.decode()
+    assert "7 cases" in exact and "More than" not in exact
 
 
 def test_the_case_page_labels_the_answers_with_the_questions_in_the_reader_s_language(
