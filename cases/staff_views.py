@@ -6,12 +6,13 @@ POST to one service function. A form that fails comes back on the case page with
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -68,7 +69,8 @@ class QueuePaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        cases = cast(QuerySet, self.object_list)
+        return cases.order_by().values("pk")[: self.cap + 1].count()
 
     @property
     def is_capped(self) -> bool:
