@@ -19,28 +19,38 @@ The ratio is intake req/s / baseline req/s; the last line gives the smaller of t
 Everything it started or made is stopped and removed at the end, also on failure.
 """
 
-import argparse
-import http.client
-import os
-import pickle
-import re
-import secrets
-import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg2
-import redis
+# bench/queue.py shares its name with the standard library's `queue`, which redis and Django
+# import: Python puts the script's folder first on the path, so it is taken off before anything
+# imports, and the project's folder put in its place.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import os  # noqa: E402
+import pickle  # noqa: E402
+import re  # noqa: E402
+import secrets  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+import psycopg2  # noqa: E402
+import redis  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+from bench._machine import cpu_idle_share  # noqa: E402
+
 GUNICORN_CONF = PROJECT_DIR / "gunicorn.conf.py"
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "postgres"}
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -245,20 +255,6 @@ def run_phase(clients: list[Client], path: str, total: int, into: Measured | Non
     return measured
 
 
-def cpu_idle_share(seconds: float = 1.0) -> float:
-    """The machine's idle share over a second (/proc/stat), to tell when others compete for it."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            values = [int(value) for value in stat.readline().split()[1:]]
-        return values[3] + values[4], sum(values)
-
-    idle_before, total_before = sample()
-    time.sleep(seconds)
-    idle_after, total_after = sample()
-    return (idle_after - idle_before) / max(1, total_after - total_before)
-
-
 def blocks(total: int, concurrency: int) -> list[int]:
     """`total` split into blocks of about 3 requests a client (at least 10)."""
     count = max(1, total // max(10, 3 * concurrency))
@@ -296,7 +292,6 @@ def stop_server(server: subprocess.Popen) -> None:
 def forget_rate_limits() -> None:
     """The run's rate-limit counters: those of 127.0.0.1, found with each window's secret in the
     cache (trustcenter/ratelimit.py). The secrets, which other runs may share, expire by themselves."""
-    sys.path.insert(0, str(PROJECT_DIR))
     from trustcenter.ratelimit import ClientKey, counter_name
 
     client = ClientKey.from_address("127.0.0.1")

@@ -60,6 +60,9 @@ from datetime import timedelta  # noqa: E402
 import psycopg2  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+from bench._machine import cpu_idle_share  # noqa: E402
+
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "postgres"}
 REDIS_URL = "redis://127.0.0.1:6379/11"  # the cache, and so the sessions, as in production
 SMALL_SIZES = (1_000, 10_000)
@@ -149,20 +152,6 @@ def pg_admin_execute(sql: str) -> None:
         conn.close()
 
 
-def cpu_idle_share(seconds: float = 1.0) -> float:
-    """The machine's idle share over a second (/proc/stat), to tell when others compete for it."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            values = [int(value) for value in stat.readline().split()[1:]]
-        return values[3] + values[4], sum(values)
-
-    idle_before, total_before = sample()
-    time.sleep(seconds)
-    idle_after, total_after = sample()
-    return (idle_after - idle_before) / max(1, total_after - total_before)
-
-
 def configure_django(database: str, data_dir: Path, key_prefix: str) -> None:
     """Production settings (trustcenter/settings.py with DJANGO_DEBUG=false) on the bench's own
     database, with Redis as the cache and so the session store (settings.IS_SHARED_CACHE), under
@@ -185,7 +174,6 @@ def configure_django(database: str, data_dir: Path, key_prefix: str) -> None:
             "DJANGO_LOG_LEVEL": "WARNING",
         }
     )
-    sys.path.insert(0, str(PROJECT_DIR))
     import django
 
     django.setup()
