@@ -1,13 +1,15 @@
 """The staff workspace's forms: what each action asks for. The services check the rules."""
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from . import selectors
+from . import report_periods, selectors
 from .forms import attachments_field
 from .models import CaseOutcome, CaseStatus, CaseType, ClockKind, Severity
+from .report_periods import PeriodKind
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -178,3 +180,60 @@ class ExcludeHandlerForm(forms.Form):
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["handler"].queryset = selectors.handlers_of_case(case=case)
+
+
+PERIOD_CHOICES = [
+    (PeriodKind.MONTH.value, _("Month")),
+    (PeriodKind.QUARTER.value, _("Quarter")),
+    (PeriodKind.YEAR.value, _("Year")),
+    (PeriodKind.CUSTOM.value, _("Custom range")),
+]
+
+
+class DashboardFilterForm(forms.Form):
+    period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES)
+    day = forms.DateField(
+        label=_("Containing the day"),
+        required=False,
+        help_text=_("For a month, a quarter or a year; today if left empty."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To (included)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    team = forms.ChoiceField(label=_("Team"), required=False)
+
+    def __init__(self, *args, user, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        teams = list(selectors.teams_of(user=user))
+        team_field = self.fields["team"]
+        assert isinstance(team_field, forms.ChoiceField)
+        team_field.choices = [("", _("All of mine"))] + [(team.slug, team.name) for team in teams]
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("period")
+        if not kind:
+            return data
+        if kind != PeriodKind.CUSTOM.value:
+            data["report_period"] = report_periods.period_containing(
+                PeriodKind(kind), data.get("day") or self.today
+            )
+            return data
+        first, last = data.get("date_from"), data.get("date_to")
+        if first is None or last is None:
+            for name, value in (("date_from", first), ("date_to", last)):
+                if value is None and name not in self.errors:
+                    self.add_error(name, _("A custom range needs its first and its last day."))
+            return data
+        if last < first:
+            self.add_error("date_to", _("The range cannot end before it starts."))
+        elif last - first > report_periods.LONGEST_CUSTOM_RANGE:
+            self.add_error("date_to", _("A custom range is at most five years long."))
+        else:
+            data["report_period"] = report_periods.custom_range(first, last)
+        return data

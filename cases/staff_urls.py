@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import breach_views, staff_views
+from . import breach_views, dashboard_views, staff_views
 
 app_name = "staff"
 urlpatterns = [
@@ -16,6 +16,8 @@ urlpatterns = [
     path("cases/<int:case_id>/clocks/", staff_views.add_clock, name="add_clock"),
     path("cases/<int:case_id>/extension/", staff_views.extend, name="extend"),
     path("cases/<int:case_id>/exclusions/", staff_views.exclude_handler, name="exclude_handler"),
+    path("dashboard/", dashboard_views.dashboard_page, name="dashboard"),
+    path("dashboard/export.csv", dashboard_views.dashboard_csv, name="dashboard_csv"),
     path("breaches/", breach_views.register, name="breaches"),
     path("breaches/export.csv", breach_views.register_csv, name="breaches_csv"),
     path("cases/<int:case_id>/breach/facts/", breach_views.breach_facts, name="breach_facts"),

@@ -57,6 +57,7 @@ STAFF_PREFIX = f"{LANGUAGE_PREFIX}staff/"
 STAFF_NOT_PAGES = {
     f"{STAFF_PREFIX}cases/<int:case_id>/files/<int:attachment_id>/": "an attachment download",
     f"{STAFF_PREFIX}breaches/export.csv": "the breach register as CSV",
+    f"{STAFF_PREFIX}dashboard/export.csv": "the dashboard's figures as CSV",
     f"{STAFF_PREFIX}account/two_factor/qrcode/": "the setup page's QR code, an SVG image",
     f"{STAFF_PREFIX}account/logout/": "POST only; redirects to the login page",
 }
@@ -550,7 +551,7 @@ def staff_login(walk: Walk, handler) -> Client:
 
 def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
     """The queue, each type's case page with every form of it refused and the reply accepted,
-    the breach forms and register, and the two-factor account pages."""
+    the breach forms and register, the dashboard, and the two-factor account pages."""
     staff = staff_login(walk, handler)
     walk.get("staff queue", "/staff/", client=staff)
     walk.get("staff queue, every status", "/staff/?status=all&per_page=100", client=staff)
@@ -614,6 +615,21 @@ def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
         )
     walk.get("breach register", "/staff/breaches/", client=staff)
     walk.get("breach register, filtered", "/staff/breaches/?decision=notify&year=1999", client=staff)
+    walk.get("dashboard", "/staff/dashboard/", client=staff)
+    walk.get(
+        "dashboard, a quarter of one team", "/staff/dashboard/?period=quarter&team=privacy", client=staff
+    )
+    walk.get(
+        "dashboard, a custom range",
+        "/staff/dashboard/?period=custom&date_from=2020-01-01&date_to=2020-12-31",
+        client=staff,
+    )
+    walk.get(
+        "dashboard, a range refused",
+        "/staff/dashboard/?period=custom&date_from=2020-12-31&date_to=2020-01-01",
+        client=staff,
+        status=400,
+    )
 
     walk.get("two-factor profile", "/staff/account/two_factor/", client=staff)
     walk.get("backup codes", "/staff/account/two_factor/backup/tokens/", client=staff)

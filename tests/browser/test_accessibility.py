@@ -469,10 +469,14 @@ def test_limits_rescued_forms_and_the_confirmation_link_have_no_wcag_21_aa_viola
 
 
 # What has the keyboard's focus: its id, else its name, else a submit button's text.
-FOCUSED = (
-    "() => { const e = document.activeElement;"
-    " return e.id || e.getAttribute('name') || (e.type === 'submit' ? 'submit:' + e.textContent.trim() : e.tagName); }"
-)
+FOCUSED = """() => {
+  const e = document.activeElement;
+  if (e.id) return e.id;
+  if (e.getAttribute("name")) return e.getAttribute("name");
+  if (e.type === "submit") return "submit:" + e.textContent.trim();
+  if (e.tagName === "A") return "link:" + e.textContent.trim();
+  return e.tagName;
+}"""
 # Whether the focused element shows that it is: an outline, or a box-shadow (Bootstrap's ring).
 FOCUS_SHOWN = """() => {
   const style = getComputedStyle(document.activeElement);

@@ -20,11 +20,13 @@ from cases.models import Case, CaseMessage, CaseType
 from tests.browser.conftest import AXE_SCRIPT, AxeFindings
 from tests.browser.test_accessibility import (
     FOCUS_SHOWN,
+    FOCUSED,
     KEYBOARD_VISIT,
     assert_focus_is_visible,
     axe_ready_page,
     press_and_land,
     submit,
+    tab_to,
 )
 from tests.factories import CaseHandlerFactory, StaffFactory, submit_subject_request
 from tests.factories import submit as submit_case
@@ -38,14 +40,6 @@ QUEUE_URL = re.compile(r"/en/staff/$")
 NO_JAVASCRIPT = {"java_script_enabled": False}
 SHOTS = Path("/tmp/staff_shots")
 # What has the keyboard's focus: its id, else its name, else a button's or a link's text.
-FOCUSED = """() => {
-  const e = document.activeElement;
-  if (e.id) return e.id;
-  if (e.getAttribute("name")) return e.getAttribute("name");
-  if (e.type === "submit") return "submit:" + e.textContent.trim();
-  if (e.tagName === "A") return "link:" + e.textContent.trim();
-  return e.tagName;
-}"""
 
 
 @pytest.fixture(autouse=True)
@@ -98,17 +92,6 @@ def screenshot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     page.screenshot(path=str(SHOTS / f"{slug}.png"), full_page=True)
-
-
-def tab_to(page, target: str, *, presses: int = 60) -> list[str]:
-    """Presses Tab until `target` (named as FOCUSED names it) has the focus; returns every stop."""
-    reached = []
-    for _press in range(presses):
-        page.keyboard.press("Tab")
-        reached.append(page.evaluate(FOCUSED))
-        if reached[-1] == target:
-            return reached
-    raise AssertionError(f"{presses} presses of Tab never reached {target}: {reached}")
 
 
 # --- a staff member's day (point 15) --------------------------------------------------------------
@@ -352,13 +335,13 @@ def test_a_case_is_opened_and_answered_from_the_keyboard(new_visit):
     page = new_visit(**KEYBOARD_VISIT).page
 
     page.goto(f"{LOGIN}?next={QUEUE}")
-    tab_to(page, "id_auth-username")
+    tab_to(page, "id_auth-username", presses=60)
     assert_focus_is_visible(page)
     page.keyboard.type("kim")
     tab_to(page, "id_auth-password", presses=1)
     page.keyboard.type(PASSWORD)
     assert press_and_land(page, "Enter") == 200
-    tab_to(page, "id_token-otp_token")
+    tab_to(page, "id_token-otp_token", presses=60)
     assert_focus_is_visible(page)
     page.keyboard.type(current_code(device))
     assert press_and_land(page, "Enter") == 200
@@ -370,7 +353,7 @@ def test_a_case_is_opened_and_answered_from_the_keyboard(new_visit):
     assert {"id_q", "id_case_type", "submit:Show", f"link:{case.reference}"} <= set(reached), reached
     assert unseen == [], unseen
 
-    tab_to(page, f"link:{case.reference}")
+    tab_to(page, f"link:{case.reference}", presses=60)
     assert_focus_is_visible(page)
     assert press_and_land(page, "Enter") == 200
     expect(page.get_by_role("heading", level=1)).to_contain_text(case.reference)
@@ -381,7 +364,7 @@ def test_a_case_is_opened_and_answered_from_the_keyboard(new_visit):
     assert unseen == [], unseen
 
     reply = "No, we never sell personal data."
-    tab_to(page, "id_reply-body")
+    tab_to(page, "id_reply-body", presses=60)
     assert_focus_is_visible(page)
     page.keyboard.type(reply)
     reached = tab_to(page, "submit:Send the reply", presses=6)
