@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from trustcenter.models import Team, TeamMembership
 
 from . import selectors
+from .downloads import spreadsheet_cell
 from .models import (
     Attachment,
     Breach,
@@ -190,11 +191,6 @@ def describe_changes(entry: LogEntry) -> str:
     return "; ".join(parts)
 
 
-def _spreadsheet_safe(value: str) -> str:
-    # A cell starting with one of these is a formula to a spreadsheet that opens the file.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def csv_header() -> list[str]:
     return [
         _("time"),
@@ -222,4 +218,4 @@ def csv_rows(entries: QuerySet[LogEntry]) -> Iterator[list[str]]:
             entry.object_repr,
             describe_changes(entry),
         ]
-        yield [_spreadsheet_safe(value) for value in row]
+        yield [spreadsheet_cell(value) for value in row]

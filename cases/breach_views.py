@@ -24,13 +24,11 @@ from .breach_forms import (
     BreachRegisterFilterForm,
     BreachSubjectsForm,
 )
+from .downloads import spreadsheet_cell
 from .models import Authority, Breach, BreachDecision, CaseType, SubjectsInformed
 from .views import _add_service_errors
 
 REGISTER_PAGE_SIZE = 50
-
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 PANEL_FORMS = {
     "facts": BreachFactsForm,
@@ -161,11 +159,6 @@ def _time(value) -> str:
     return timezone.localtime(value, ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _names(choices) -> dict[str, str]:
     """A field's choice labels, translated once for the whole export rather than once a row."""
     return {value: str(label) for value, label in choices}
@@ -227,7 +220,7 @@ def register_csv(request):
         _("Data subjects told"),
         _("Why they were not told"),
     ]
-    writer.writerow([_cell(value) for value in header])
+    writer.writerow([spreadsheet_cell(value) for value in header])
     names = {
         "case_type": _names(CaseType.choices),
         "decision": _names(BreachDecision.choices),
@@ -235,5 +228,5 @@ def register_csv(request):
         "subjects_informed": _names(SubjectsInformed.choices),
     }
     for breach in breaches:
-        writer.writerow([_cell(value) for value in _register_row(breach, names)])
+        writer.writerow([spreadsheet_cell(value) for value in _register_row(breach, names)])
     return response

@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from trustcenter.staff_access import staff_member_required_2fa as staff_required
 
 from . import dashboard
-from .breach_views import _cell
+from .downloads import spreadsheet_cell
 from .models import CaseType, SubjectRight
 from .staff_forms import DashboardFilterForm
 
@@ -185,11 +185,20 @@ def dashboard_csv(request):
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.write("\ufeff")  # so that spreadsheets read the file as UTF-8, not as Latin-1
     writer = csv.writer(response)
-    writer.writerow([_cell(_("Period")), period.first_day.isoformat(), period.last_day.isoformat()])
-    writer.writerow([_cell(_("Team")), _cell(_team_name(form))])
-    writer.writerow([_cell(value) for value in (_("Table"), _("Row"), _("Figure"), _("Value"))])
+    writer.writerow(
+        [spreadsheet_cell(_("Period")), period.first_day.isoformat(), period.last_day.isoformat()]
+    )
+    writer.writerow([spreadsheet_cell(_("Team")), spreadsheet_cell(_team_name(form))])
+    writer.writerow([spreadsheet_cell(value) for value in (_("Table"), _("Row"), _("Figure"), _("Value"))])
     for table in dashboard_tables(figures):
         for label, values in table.rows:
             for column, value in zip(table.columns, values, strict=True):
-                writer.writerow([_cell(table.caption), _cell(label), _cell(column), _cell(value)])
+                writer.writerow(
+                    [
+                        spreadsheet_cell(table.caption),
+                        spreadsheet_cell(label),
+                        spreadsheet_cell(column),
+                        spreadsheet_cell(value),
+                    ]
+                )
     return response

@@ -1,5 +1,6 @@
-"""A case's file as an HTTP download, for the reporter's pages and the staff's alike. Callers
-pass a case that came through their door (the follow-up session, or `selectors.access_case`)."""
+"""Downloads: a case's file as an HTTP download, for the reporter's pages and the staff's alike
+(callers pass a case that came through their door: the follow-up session, or
+`selectors.access_case`), and the cells of the CSV exports."""
 
 from django.http import FileResponse, Http404
 
@@ -19,3 +20,13 @@ def attachment_download(*, case: Case, attachment_id: int, internal_too: bool = 
         filename=attachment.original_name,
         content_type=attachment.content_type,
     )
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value) -> str:
+    """A value as a CSV cell that a spreadsheet opening the file shows as text, never runs."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
