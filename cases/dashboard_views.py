@@ -131,8 +131,9 @@ def dashboard_tables(figures: dashboard.Figures) -> list[Table]:
     return [table for table in tables if table.rows]
 
 
-def _dashboard(request):
-    """The filter form and, if it is valid, its period, its team's name and the figures."""
+def filtered_dashboard(request):
+    """The filter form and, if it is valid, its period and the figures (the page's, the CSV's and
+    the API's)."""
     zone = ZoneInfo(settings.TIME_ZONE)
     now = timezone.now()
     data = request.GET.copy()
@@ -154,7 +155,7 @@ def _team_name(form) -> str:
 @never_cache
 @staff_required
 def dashboard_page(request):
-    form, period, figures = _dashboard(request)
+    form, period, figures = filtered_dashboard(request)
     if figures is None:
         return render(request, "cases/staff/dashboard.html", {"form": form}, status=400)
     tables = dashboard_tables(figures)
@@ -176,7 +177,7 @@ def dashboard_page(request):
 @never_cache
 @staff_required
 def dashboard_csv(request):
-    form, period, figures = _dashboard(request)
+    form, period, figures = filtered_dashboard(request)
     if figures is None:
         errors = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in form.errors.items())
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")

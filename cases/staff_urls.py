@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import breach_views, dashboard_views, staff_views
+from .api import token_views
 
 app_name = "staff"
 urlpatterns = [
@@ -16,6 +17,8 @@ urlpatterns = [
     path("cases/<int:case_id>/clocks/", staff_views.add_clock, name="add_clock"),
     path("cases/<int:case_id>/extension/", staff_views.extend, name="extend"),
     path("cases/<int:case_id>/exclusions/", staff_views.exclude_handler, name="exclude_handler"),
+    path("account/tokens/", token_views.api_tokens, name="api_tokens"),
+    path("account/tokens/revoke/", token_views.revoke_api_token, name="revoke_api_token"),
     path("dashboard/", dashboard_views.dashboard_page, name="dashboard"),
     path("dashboard/export.csv", dashboard_views.dashboard_csv, name="dashboard_csv"),
     path("breaches/", breach_views.register, name="breaches"),

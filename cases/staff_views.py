@@ -26,7 +26,7 @@ from trustcenter.staff_access import staff_member_required_2fa as staff_required
 
 from . import audit, questions, selectors, services
 from .deadlines import ClockState, clock_state
-from .downloads import attachment_download
+from .downloads import staff_attachment_download
 from .models import (
     Case,
     CaseClock,
@@ -302,11 +302,7 @@ def case_detail(request, case_id: int):
 @staff_required
 def attachment(request, case_id: int, attachment_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id)
-    response = attachment_download(case=case, attachment_id=attachment_id, internal_too=True)
-    found = selectors.case_attachment(case=case, attachment_id=attachment_id, internal_too=True)
-    if found is not None:
-        audit.record_attachment_download(attachment=found, user=request.user)
-    return response
+    return staff_attachment_download(case=case, attachment_id=attachment_id, user=request.user)
 
 
 def _act(request, case_id: int, *, name: str, form, action, done: str):

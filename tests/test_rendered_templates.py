@@ -50,6 +50,27 @@ NOT_PAGES = {
     f"{LANGUAGE_PREFIX}follow-up/case/files/<int:attachment_id>/": "an attachment download",
     f"{LANGUAGE_PREFIX}follow-up/case/new-code/": "POST only; redirects to the case page",
     f"{LANGUAGE_PREFIX}follow-up/leave/": "POST only; redirects to the follow-up login",
+    # The REST API answers JSON (tests/api/); its Swagger UI is drf-spectacular's page.
+    **{
+        f"api/v1/{route}": "the REST API, JSON for staff (tests/api/)"
+        for route in (
+            "cases/",
+            "cases/<int:case_id>/",
+            "cases/<int:case_id>/messages/",
+            "cases/<int:case_id>/reply/",
+            "cases/<int:case_id>/note/",
+            "cases/<int:case_id>/status/",
+            "cases/<int:case_id>/assign/",
+            "cases/<int:case_id>/type/",
+            "cases/<int:case_id>/extension/",
+            "cases/<int:case_id>/breach/decision/",
+            "cases/<int:case_id>/attachments/<int:attachment_id>/",
+            "breaches/",
+            "dashboard/",
+            "schema/",
+        )
+    },
+    "api/v1/docs/": "the API's Swagger UI, drf-spectacular's page for staff (tests/api/)",
 }
 
 # The staff workspace's URL patterns that are not pages, each with the reason.
@@ -60,6 +81,7 @@ STAFF_NOT_PAGES = {
     f"{STAFF_PREFIX}dashboard/export.csv": "the dashboard's figures as CSV",
     f"{STAFF_PREFIX}account/two_factor/qrcode/": "the setup page's QR code, an SVG image",
     f"{STAFF_PREFIX}account/logout/": "POST only; redirects to the login page",
+    f"{STAFF_PREFIX}account/tokens/revoke/": "POST only; redirects to the tokens page",
 }
 
 STAFF_REPLY = "We have read your message and are looking into it."
@@ -631,6 +653,34 @@ def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
         status=400,
     )
 
+    tokens_page = walk.get("API tokens", "/staff/account/tokens/", client=staff)
+    device = handler.totpdevice_set.get()
+    # The login used this step's code, and a code is good once: the next step's is accepted too.
+    next_code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift + 1):06d}"
+    made = walk.post(
+        "API tokens, one made",
+        "/staff/account/tokens/",
+        {"name": "Reports script", "days": "30", "code": next_code},
+        client=staff,
+        form_on=tokens_page,
+    )
+    assert "Reports script" in made.content.decode()
+    walk.post(
+        "API tokens, a wrong code",
+        "/staff/account/tokens/",
+        {"name": "Another", "days": "30", "code": "000000"},
+        client=staff,
+        form_on=tokens_page,
+        status=400,
+    )
+    listed = walk.get("API tokens, one listed", "/staff/account/tokens/", client=staff)
+    walk.post(
+        "API tokens, one revoked",
+        "/staff/account/tokens/revoke/",
+        {},
+        client=staff,
+        form_on=listed,
+    )
     walk.get("two-factor profile", "/staff/account/two_factor/", client=staff)
     walk.get("backup codes", "/staff/account/two_factor/backup/tokens/", client=staff)
     tokens = staff.get(walk.url("/staff/account/two_factor/backup/tokens/"))

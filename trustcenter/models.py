@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
 
 
 class OutboxMessage(models.Model):
@@ -114,3 +115,18 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team}"
+
+
+class ApiToken(AbstractAuthToken):
+    """A staff member's personal token for the REST API (knox's token with a name, KNOX_TOKEN_MODEL).
+    Only its hash (`digest`) is kept; the token itself is shown once, when it is made."""
+
+    name: "models.CharField[str, str]" = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -5,6 +5,7 @@ broker, e-mail to the console. With DJANGO_DEBUG=false it refuses to start witho
 a production site needs, and `manage.py check --deploy` has nothing to warn about.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -107,6 +108,12 @@ INSTALLED_APPS = [
     "two_factor",
     "axes",
     "auditlog",
+    # The REST API (/api/v1/, cases/api/): personal tokens stored as hashes, its OpenAPI schema and
+    # Swagger UI served from this site.
+    "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -423,6 +430,63 @@ if not IS_SHARED_CACHE:
     # production names in CACHE_URL for every count of the site (ratelimit.py too).
     SILENCED_SYSTEM_CHECKS.append("axes.W001")
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# The REST API under /api/v1/ (cases/api/, README "The REST API"). Staff come with their session
+# (two-factor verified where TRUSTCENTER_REQUIRE_2FA says so) or with a personal token made in the
+# workspace after a fresh TOTP code; knox stores only its hash.
+TRUSTCENTER_API_TOKEN_MAX_DAYS = env_int("TRUSTCENTER_API_TOKEN_MAX_DAYS", 90, minimum=1)
+TRUSTCENTER_API_RATE = env.str("TRUSTCENTER_API_RATE", default="600/min").strip()
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", TRUSTCENTER_API_RATE):
+    raise ImproperlyConfigured(
+        f"TRUSTCENTER_API_RATE must be requests/period, e.g. 600/min or 10000/day, not {TRUSTCENTER_API_RATE!r}"
+    )
+KNOX_TOKEN_MODEL = "trustcenter.ApiToken"
+# knox's migrations create its own token table even when KNOX_TOKEN_MODEL swaps it out; without
+# them knox has no table at all (an orphan one would hold a key to the users that a flush of the
+# test database cannot empty).
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=TRUSTCENTER_API_TOKEN_MAX_DAYS),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+REST_FRAMEWORK = {
+    # The token first: its scheme is the one a 401 names (WWW-Authenticate: Token).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "cases.api.authentication.PersonalTokenAuthentication",
+        "cases.api.authentication.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["cases.api.permissions.CaseHandler"],
+    "DEFAULT_THROTTLE_CLASSES": ["cases.api.throttling.ApiRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "cases.api.exceptions.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Trust Center API",
+    "DESCRIPTION": (
+        "The staff workspace as JSON: the queue of cases, a case and its conversation, the actions on "
+        "a case, the breach register and the dashboard's figures. Each answer holds only the cases "
+        "of the caller's teams. Log in with the site's session (two-factor verified), or send a "
+        "personal token made in the workspace (Account, API tokens) as `Authorization: Token <token>`. "
+        "Replies and notes with files are sent from the workspace; the API takes text only."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["cases.api.permissions.CaseHandler"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No call to the validator on swagger.io: the page loads nothing from other hosts.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {
+        "CaseTypeEnum": "cases.models.CaseType",
+        "CaseStatusEnum": "cases.models.CaseStatus",
+        "CaseOutcomeEnum": "cases.models.CaseOutcome",
+    },
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # The audit log (django-auditlog; cases/audit.py). It stores no client's address: the middleware
 # would take it from REMOTE_ADDR or X-Forwarded-For (both removed by ClientPrivacyMiddleware too),

@@ -23,6 +23,12 @@ def no_client_address(request: HttpRequest) -> None:
     return None
 
 
+def lacks_second_factor(user: Any) -> bool:
+    """Whether a logged-in staff member still owes the code that settings.TRUSTCENTER_REQUIRE_2FA
+    asks for: the workspace sends them to give it, the API (cases/api) refuses their session."""
+    return bool(settings.TRUSTCENTER_REQUIRE_2FA and not user.is_verified())
+
+
 def refusal(request: HttpRequest, next_url: str) -> HttpResponse | None:
     """Where a visitor who is not a verified staff member goes instead of `next_url`; None lets
     them in. Someone who is not staff gets 403 rather than a login page, which could not help."""
@@ -31,7 +37,7 @@ def refusal(request: HttpRequest, next_url: str) -> HttpResponse | None:
         return redirect_to_login(next_url)
     if not user.is_staff:
         raise PermissionDenied
-    if settings.TRUSTCENTER_REQUIRE_2FA and not user.is_verified():
+    if lacks_second_factor(user):
         if default_device(user) is None:
             # The login asks for no code from an account without a device, so the way in is to
             # set one up; the setup verifies the session when done and then goes on to next_url.

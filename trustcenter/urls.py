@@ -19,6 +19,8 @@ admin.site.__class__ = StaffAdminSite
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", views.health, name="health"),
+    # Not under a language prefix: an API client asks for its language with Accept-Language.
+    path("api/v1/", include("cases.api.urls")),
 ]
 urlpatterns += i18n_patterns(
     path("", views.home, name="home"),

@@ -1,0 +1,107 @@
+"""Issue 10, point 7: schemathesis against the schema, on a real server (PostgreSQL), with a
+staff token of each team. A fixed seed and a bounded number of examples per operation keep it to
+a few minutes: no server error, every response as the schema says, and no response naming a case
+its caller may not see. The generated ids are those of real cases, of every team."""
+
+import pytest
+import requests
+import schemathesis
+import yaml
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from cases import selectors
+from cases.models import Case, CaseType
+from cases.uploads import Upload, identify_upload
+from tests.api.conftest import token_for
+from tests.factories import CaseHandlerFactory, submit, submit_subject_request
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+EXAMPLES_PER_OPERATION = 12
+TEAM_CASE_TYPES = {
+    "privacy": [CaseType.GENERAL_INQUIRY, CaseType.PRIVACY_DEVIATION, CaseType.SUBJECT_REQUEST],
+    "security": [CaseType.SECURITY_INCIDENT],
+    "whistleblowing": [CaseType.WHISTLEBLOWING],
+    "hse": [CaseType.HSE],
+}
+
+
+def make_cases() -> list[Case]:
+    cases = []
+    for case_types in TEAM_CASE_TYPES.values():
+        for case_type in case_types:
+            data = f"{case_type} file".encode()
+            upload = Upload(name="notes.txt", data=data, kind=identify_upload(data))
+            if case_type == CaseType.SUBJECT_REQUEST:
+                case, _code = submit_subject_request(uploads=[upload])
+            else:
+                case, _code = submit(case_type=case_type, uploads=[upload])
+            cases.append(case)
+    return cases
+
+
+def with_real_ids(operation, cases: list[Case]):
+    """The operation's generated requests, with the case (and file) of one of the cases."""
+    attachments = {case.pk: case.attachments.get().pk for case in cases}
+
+    def aimed(pair):
+        case, case_id = pair
+        if "case_id" in (case.path_parameters or {}):
+            case.path_parameters["case_id"] = case_id
+        if "attachment_id" in (case.path_parameters or {}):
+            case.path_parameters["attachment_id"] = attachments[case_id]
+        return case
+
+    return st.tuples(operation.as_strategy(), st.sampled_from(sorted(attachments))).map(aimed)
+
+
+def test_every_operation_answers_as_its_schema_says_and_shows_no_other_team_s_case(live_server, settings):
+    settings.TRUSTCENTER_API_RATE = "100000/min"
+    cases = make_cases()
+    handlers = {team: CaseHandlerFactory(teams=[team], username=f"api-{team}") for team in TEAM_CASE_TYPES}
+    tokens = {team: token_for(handler) for team, handler in handlers.items()}
+    raw = requests.get(
+        f"{live_server.url}/api/v1/schema/",
+        headers={"Authorization": f"Token {tokens['privacy']}"},
+        timeout=30,
+    )
+    assert raw.status_code == 200
+    schema = schemathesis.openapi.from_dict(yaml.safe_load(raw.text))
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 13
+    for team, token in tokens.items():
+        for operation in operations:
+            check_operation(
+                operation, cases=cases, base_url=live_server.url, user=handlers[team], token=token
+            )
+
+
+def check_operation(operation, *, cases: list[Case], base_url: str, user, token: str) -> list[int]:
+    """Runs the operation's examples as the user; the status codes of the answers."""
+    headers = {"Authorization": f"Token {token}"}
+    statuses = []
+
+    @given(case=with_real_ids(operation, cases))
+    @hypothesis_settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def answers_well(case):
+        response = case.call(base_url=base_url, headers=headers)
+        statuses.append(response.status_code)
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        # What the caller may see now: an action may have moved a case to another team.
+        visible = selectors.visible_cases(user=user).values("pk")
+        for reference in Case.objects.exclude(pk__in=visible).values_list("reference", flat=True):
+            assert reference not in response.text, f"{user}: {operation.label} shows {reference}"
+
+    answers_well()
+    return statuses
