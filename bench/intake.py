@@ -49,10 +49,9 @@ import redis  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
-from bench._machine import cpu_idle_share  # noqa: E402
+from bench._machine import PG, cpu_idle_share, pg_admin_execute  # noqa: E402
 
 GUNICORN_CONF = PROJECT_DIR / "gunicorn.conf.py"
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "postgres"}
 REDIS_URL = "redis://127.0.0.1:6379"
 CACHE_DB, BROKER_DB = 13, 14
 CONCURRENCIES = (1, 8)
@@ -92,16 +91,6 @@ def run(args: list[str], env: dict[str, str]) -> None:
     done = subprocess.run(args, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-
-
-def pg_admin_execute(sql: str) -> None:
-    conn = psycopg2.connect(dbname="postgres", **PG)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        conn.close()
 
 
 def create_baseline_table(name: str) -> None:

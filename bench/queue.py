@@ -57,13 +57,10 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
-import psycopg2  # noqa: E402
-
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
-from bench._machine import cpu_idle_share  # noqa: E402
+from bench._machine import PG, cpu_idle_share, pg_admin_execute  # noqa: E402
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "postgres"}
 REDIS_URL = "redis://127.0.0.1:6379/11"  # the cache, and so the sessions, as in production
 SMALL_SIZES = (1_000, 10_000)
 FULL_SIZES = (1_000, 10_000, 100_000)
@@ -141,16 +138,6 @@ STAFF_REPLIES = (
 
 def log(text: str = "") -> None:
     print(text, flush=True)
-
-
-def pg_admin_execute(sql: str) -> None:
-    conn = psycopg2.connect(dbname="postgres", **PG)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        conn.close()
 
 
 def configure_django(database: str, data_dir: Path, key_prefix: str) -> None:
