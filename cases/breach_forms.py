@@ -2,6 +2,7 @@
 typed; the rules (reasons required, the 72-hour clock) are the services' (cases/services.py)."""
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .models import Authority, BreachDecision, SubjectsInformed
@@ -12,7 +13,11 @@ ANY = [("", _("Any"))]
 
 def _text(label, help_text=""):
     return forms.CharField(
-        label=label, help_text=help_text, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=label,
+        help_text=help_text,
+        required=False,
+        max_length=settings.TRUSTCENTER_MAX_MESSAGE_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

@@ -15,6 +15,11 @@ from zoneinfo import ZoneInfo
 
 # A custom range longer than this is refused: years are what the "year" period is for.
 LONGEST_CUSTOM_RANGE = timedelta(days=5 * 366)
+# The days a period may be asked of: a year 9999 would end past the last day Python can count
+# (and 1 January of year 1, in a zone east of UTC, start before the first), so the forms refuse
+# days out of this range before any period is made of them.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(9998, 12, 31)
 
 
 class PeriodKind(Enum):
@@ -33,6 +38,8 @@ class ReportPeriod:
     def __post_init__(self):
         if self.last_day < self.first_day:
             raise ValueError("a period cannot end before it starts")
+        if self.first_day < EARLIEST_DAY or self.last_day > LATEST_DAY:
+            raise ValueError(f"a period lies from {EARLIEST_DAY} to {LATEST_DAY}")
 
     def bounds(self, *, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """The moment the first day starts and the moment the last day ends, in the zone."""

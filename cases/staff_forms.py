@@ -4,6 +4,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from . import report_periods, selectors
@@ -190,6 +191,13 @@ PERIOD_CHOICES = [
 ]
 
 
+# Days a period can be made of; others are refused with Django's own (translated) words.
+DAY_RANGE = [
+    MinValueValidator(report_periods.EARLIEST_DAY),
+    MaxValueValidator(report_periods.LATEST_DAY),
+]
+
+
 class DashboardFilterForm(forms.Form):
     period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES)
     day = forms.DateField(
@@ -197,12 +205,16 @@ class DashboardFilterForm(forms.Form):
         required=False,
         help_text=_("For a month, a quarter or a year; today if left empty."),
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=DAY_RANGE,
     )
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=DAY_RANGE
     )
     date_to = forms.DateField(
-        label=_("To (included)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To (included)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=DAY_RANGE,
     )
     team = forms.ChoiceField(label=_("Team"), required=False)
 

@@ -28,6 +28,14 @@ class PersonalTokenAuthentication(TokenAuthentication):
             return None
         return super().authenticate_header(request)
 
+    def authenticate_credentials(self, token: bytes):
+        # knox decodes the header as UTF-8 unchecked: a header of other bytes would be a 500.
+        try:
+            token.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise exceptions.AuthenticationFailed() from error  # DRF's words, translated
+        return super().authenticate_credentials(token)
+
 
 class StaffSessionAuthentication(SessionAuthentication):
     """Django's session (with its CSRF check), refused while it lacks the second factor that

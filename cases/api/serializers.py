@@ -184,8 +184,17 @@ class DashboardSerializer(serializers.Serializer):
 # --- Input ---------------------------------------------------------------------------------------
 
 
+class TextField(serializers.CharField):
+    """Text, and only text: DRF's CharField would take a number or a boolean for its string."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _staff_text(label):
-    return serializers.CharField(label=label, max_length=settings.TRUSTCENTER_MAX_MESSAGE_CHARS)
+    return TextField(label=label, max_length=settings.TRUSTCENTER_MAX_MESSAGE_CHARS)
 
 
 class ReplyInput(serializers.Serializer):
@@ -228,7 +237,9 @@ class BreachDecisionInput(serializers.Serializer):
             (choice.value, choice.label) for choice in (BreachDecision.NOTIFY, BreachDecision.NOT_NOTIFY)
         ]
     )
-    reasons_not_to_notify = serializers.CharField(required=False, allow_blank=True, default="")
+    reasons_not_to_notify = TextField(
+        required=False, allow_blank=True, default="", max_length=settings.TRUSTCENTER_MAX_MESSAGE_CHARS
+    )
 
 
 class QueueQuery(serializers.Serializer):

@@ -5,6 +5,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from . import views
 
+
+class SwaggerUI(SpectacularSwaggerSplitView):
+    """The docs page. GET only: DRF would answer OPTIONS with its metadata, which this view's
+    HTML renderer has no template for (a 500)."""
+
+    http_method_names = ["get", "head"]
+
+
 app_name = "api"
 urlpatterns = [
     path("cases/", views.CaseList.as_view(), name="cases"),
@@ -28,7 +36,7 @@ urlpatterns = [
     # The split view serves its start-up script as a file: the site's CSP allows no inline script.
     path(
         "docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"),
+        SwaggerUI.as_view(url_name="api:schema", template_name="api/swagger_ui.html"),
         name="docs",
     ),
 ]

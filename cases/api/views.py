@@ -128,6 +128,11 @@ class CaseView(APIView):
         selectors.access_case(user=request.user, case_id=kwargs["case_id"])
         return super().http_method_not_allowed(request, *args, **kwargs)
 
+    def options(self, request, *args, **kwargs):
+        # DRF answers OPTIONS itself, with the view's description: through the door too.
+        selectors.access_case(user=request.user, case_id=kwargs["case_id"])
+        return super().options(request, *args, **kwargs)
+
 
 class CaseDetail(CaseView):
     @extend_schema(
