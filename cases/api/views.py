@@ -26,6 +26,54 @@ from cases.staff_views import QUEUE_PAGE_SIZE, QueuePaginator
 
 from . import serializers as shapes
 
+CLOCK_EXAMPLE = {
+    "id": 90,
+    "kind": "answer",
+    "starts_at": "2026-03-02T09:00:00Z",
+    "due_at": "2026-04-01T21:59:59Z",
+    "at_risk_at": "2026-03-29T21:59:59Z",
+    "met_at": None,
+    "met_action": "",
+    "first_due_at": None,
+    "extended_at": None,
+    "extension_reason": "",
+}
+MESSAGE_EXAMPLE = {
+    "id": 311,
+    "author": "staff",
+    "staff_user": {"id": 7, "name": "Pia Privacy"},
+    "body": "We have received your request and will answer within a month.",
+    "created_at": "2026-03-03T08:15:00Z",
+    "is_internal": False,
+    "is_answer": False,
+    "is_feedback": False,
+    "attachments": [],
+}
+BREACH_EXAMPLE = {
+    "case": 43,
+    "reference": "TC-2026-00043",
+    "aware_at": "2026-03-04T10:20:00Z",
+    "nature": "A spreadsheet of salaries was e-mailed to an internal list.",
+    "data_categories": "Names, salaries",
+    "subjects_affected": 120,
+    "effects": "Colleagues may learn each other's salaries.",
+    "remedial_action": "The e-mail was recalled; the recipients were asked to delete it.",
+    "decision": "notify",
+    "reasons_not_to_notify": "",
+    "decided_at": "2026-03-04T13:00:00Z",
+    "subjects_informed": "informed",
+    "subjects_not_informed_reason": "",
+    "notifications": [
+        {
+            "authority": "NO",
+            "notified_at": "2026-03-04T14:00:00Z",
+            "authority_reference": "24/01234",
+            "summary": "First notification; the number of recipients who opened it follows.",
+            "delay_reasons": "",
+        }
+    ],
+}
+
 
 def _errors(form) -> ValidationError:
     return ValidationError({field: list(messages) for field, messages in form.errors.items()})
@@ -139,6 +187,21 @@ class CaseDetail(CaseView):
         summary="A case",
         responses={200: shapes.CaseSerializer, **CASE_ERRORS},
         description="Reading a case is recorded in the audit log, as opening its page is.",
+        examples=[
+            OpenApiExample(
+                "A data-subject request",
+                value={
+                    **CASE_EXAMPLE,
+                    "severity": "",
+                    "subject_right": "access",
+                    "details": {},
+                    "reporter_name": "Kari Nordmann",
+                    "reporter_email": "kari@example.com",
+                    "clocks": [CLOCK_EXAMPLE],
+                },
+                response_only=True,
+            )
+        ],
     )
     def get(self, request, case_id: int):
         case = selectors.access_case(user=request.user, case_id=case_id)
@@ -151,6 +214,7 @@ class CaseMessages(CaseView):
         summary="The conversation",
         description="Every message of the case, the team's internal notes included, oldest first.",
         responses={200: shapes.MessageSerializer(many=True), **CASE_ERRORS},
+        examples=[OpenApiExample("A staff reply", value=[MESSAGE_EXAMPLE], response_only=True)],
     )
     def get(self, request, case_id: int):
         case = selectors.access_case(user=request.user, case_id=case_id)
@@ -348,6 +412,7 @@ class BreachList(GenericAPIView):
         description="The breaches of the cases the caller may see, latest awareness first (art. 33(5)).",
         parameters=[shapes.BreachQuery],
         responses={200: shapes.BreachSerializer(many=True), **LIST_ERRORS},
+        examples=[OpenApiExample("A breach notified", value=BREACH_EXAMPLE, response_only=True)],
     )
     def get(self, request):
         filters = BreachRegisterFilterForm(request.query_params)
