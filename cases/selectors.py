@@ -143,6 +143,11 @@ SEARCH_CONFIGS = {"en": "english", "nb": "norwegian", "sv": "swedish", "da": "da
 CLOCK_FILTERS = ("breached", "at_risk", "open", "none")
 
 
+def team_names_by_type() -> dict[str, str]:
+    """The name of the team each case type is routed to, for showing beside a case."""
+    return dict(CaseTypeRouting.objects.values_list("case_type", "team__name"))
+
+
 def teams_of(*, user) -> QuerySet[Team]:
     return Team.objects.filter(memberships__user=user).order_by("name")
 

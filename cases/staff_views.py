@@ -33,7 +33,6 @@ from .models import (
     CaseEventKind,
     CaseStatus,
     CaseType,
-    CaseTypeRouting,
     ClockKind,
     ClockPolicy,
 )
@@ -116,10 +115,6 @@ def clock_row(clock: CaseClock, *, now: datetime) -> ClockRow:
     )
 
 
-def _team_names() -> dict[str, str]:
-    return dict(CaseTypeRouting.objects.values_list("case_type", "team__name"))
-
-
 @never_cache
 @staff_required
 def queue(request):
@@ -136,7 +131,7 @@ def queue(request):
     per_page = request.GET.get("per_page", "")
     size = int(per_page) if per_page.isdigit() and int(per_page) in QUEUE_PAGE_SIZES else QUEUE_PAGE_SIZE
     page = QueuePaginator(cases, size).get_page(request.GET.get("page"))
-    team_names = _team_names()
+    team_names = selectors.team_names_by_type()
     rows = []
     for case in page.object_list:
         clocks = [clock_row(clock, now=now) for clock in case.running_clocks]
@@ -265,7 +260,7 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
     trail = audit.case_audit_trail(case=case)
     context = {
         "case": case,
-        "team": _team_names().get(case.case_type, ""),
+        "team": selectors.team_names_by_type().get(case.case_type, ""),
         "status_name": STAFF_STATUS_NAMES.get(case.status, case.status),
         "answers": _report_answers(case),
         "clocks": [clock_row(clock, now=now) for clock in clocks if clock.dropped_at is None],

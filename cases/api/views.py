@@ -20,7 +20,7 @@ from cases.breach_forms import BreachRegisterFilterForm
 from cases.breach_views import REGISTER_PAGE_SIZE
 from cases.dashboard_views import filtered_dashboard
 from cases.downloads import staff_attachment_download
-from cases.models import CaseStatus, CaseTypeRouting
+from cases.models import CaseStatus
 from cases.staff_forms import QueueFilterForm
 from cases.staff_views import QUEUE_PAGE_SIZE, QueuePaginator
 
@@ -87,10 +87,6 @@ def _valid(input_class, request) -> dict:
 
 # The service's own words for a handler who cannot see the case.
 ASSIGNEE_REFUSED = _("Choose a handler of the team that handles this case.")
-
-
-def _team_names() -> dict[str, str]:
-    return dict(CaseTypeRouting.objects.values_list("case_type", "team__name"))
 
 
 ERRORS = {
@@ -164,7 +160,9 @@ class CaseList(GenericAPIView):
             raise _errors(filters)
         cases = selectors.queue(user=request.user, now=timezone.now(), **selection)
         page = self.paginate_queryset(cases)
-        rows = shapes.CaseSummarySerializer(page, many=True, context={"team_names": _team_names()})
+        rows = shapes.CaseSummarySerializer(
+            page, many=True, context={"team_names": selectors.team_names_by_type()}
+        )
         return self.get_paginated_response(rows.data)
 
 
@@ -206,7 +204,9 @@ class CaseDetail(CaseView):
     def get(self, request, case_id: int):
         case = selectors.access_case(user=request.user, case_id=case_id)
         audit.record_case_view(case=case, user=request.user)
-        return Response(shapes.CaseSerializer(case, context={"team_names": _team_names()}).data)
+        return Response(
+            shapes.CaseSerializer(case, context={"team_names": selectors.team_names_by_type()}).data
+        )
 
 
 class CaseMessages(CaseView):
