@@ -4,8 +4,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from registers.registry import Notice, Retention, declare
 
 
 class CaseType(models.TextChoices):
@@ -490,3 +493,96 @@ class BreachNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.breach}: {self.get_authority_display()}"
+
+
+# The registry (registers.registry): what each model of a case holds and how long. Everything
+# of a case is kept as long as the case and deleted with it (`services.delete_cases`).
+def _case_retention_clock():
+    """From its closing or the last message on it, whichever is later (DESIGN.md §1): a case is
+    never deleted under a reporter who has just written."""
+    last_message = (
+        CaseMessage.objects.filter(case=models.OuterRef("pk"))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    return Greatest(models.F("closed_at"), Coalesce(models.Subquery(last_message), models.F("closed_at")))
+
+
+def _delete_cases(case_ids: list) -> int:
+    from .services import delete_cases
+
+    return delete_cases(case_ids=case_ids)
+
+
+_CASE_NOTICE = Notice(
+    purpose=_("To receive and handle reports and data-subject requests, and to answer them."),
+    legal_basis=_(
+        "Legal obligations (art. 6(1)(c)): GDPR arts. 12–22 and 33, the whistleblowing acts, "
+        "health and safety law; legitimate interests in handling other reports (art. 6(1)(f))."
+    ),
+    data_subjects=_("Reporters, requesters, and the people a report is about."),
+    source=_("The reporter; staff who handle the case."),
+    recipients=_(
+        "The team that handles the case type; the supervisory authority for notified breaches; "
+        "the police or authorities where the law requires."
+    ),
+)
+declare(
+    Case,
+    personal_fields=("reporter_name", "reporter_email", "search_document"),
+    notice=_CASE_NOTICE,
+    retention=(
+        Retention(
+            category_field="case_type",
+            category_prefix="cases.",
+            category_choices=tuple(CaseType.values),
+            clock=_case_retention_clock,
+            clock_label=_("case closed or its last message, whichever is later"),
+            eligible=models.Q(closed_at__isnull=False),
+        ),
+        Retention(
+            category="cases.unconfirmed_subject_request",
+            clock="received_at",
+            clock_label=_("received, the e-mail address never confirmed"),
+            eligible=models.Q(case_type=CaseType.SUBJECT_REQUEST, email_confirmed_at__isnull=True),
+        ),
+    ),
+    subject_email=("reporter_email",),
+    exported=(
+        "reference",
+        "case_type",
+        "received_at",
+        "status",
+        "reporter_name",
+        "reporter_email",
+        "details",
+    ),
+    delete=_delete_cases,
+)
+for _part, _fields, _path in (
+    (CaseMessage, ("body",), "case"),
+    (Attachment, ("file", "original_name"), "case"),
+    (CaseExclusion, ("reason",), "case"),
+    (CaseClock, ("late_reasons", "extension_reason"), "case"),
+    (
+        Breach,
+        (
+            "nature",
+            "data_categories",
+            "effects",
+            "remedial_action",
+            "reasons_not_to_notify",
+            "subjects_not_informed_reason",
+        ),
+        "case",
+    ),
+    (BreachNotification, ("summary", "delay_reasons"), "breach__case"),
+    (EmailConfirmation, (), "case"),
+):
+    declare(
+        _part,
+        personal_fields=_fields,
+        notice=_CASE_NOTICE,
+        part_of=_path,
+        file_fields=tuple(name for name in _fields if name in ("file",)),
+    )

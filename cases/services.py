@@ -585,6 +585,8 @@ def delete_cases(*, case_ids) -> int:
         names = list(
             Attachment.objects.filter(case_id__in=case_ids).exclude(file="").values_list("file", flat=True)
         )
+        # The breach register keeps a breach as long as its case (PROTECT stops anything else).
+        Breach.objects.filter(case_id__in=case_ids).delete()
         deleted = Case.objects.filter(pk__in=case_ids).delete()[1].get(Case._meta.label, 0)
         remove_files_on_commit(names=names)
     return deleted

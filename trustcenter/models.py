@@ -9,7 +9,33 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken
 
+from registers.registry import Notice, Retention, exempt, personal_data
 
+
+@personal_data(
+    personal_fields=("recipient", "body"),
+    notice=Notice(
+        purpose=_("To send the e-mails the portal promises: receipts, confirmations, notices of news."),
+        legal_basis=_("As the case or consent the e-mail belongs to."),
+        data_subjects=_("Reporters, requesters and staff who receive e-mail from the portal."),
+        source=_("The portal."),
+        recipients=_("The e-mail provider as processor."),
+    ),
+    retention=(
+        # The body is blanked once sent; the recipient goes after this period.
+        Retention(
+            category="outbox",
+            clock="sent_at",
+            clock_label=_("sent"),
+            eligible=Q(sent_at__isnull=False),
+        ),
+    ),
+    subject_email=("recipient",),
+    exported=("recipient", "subject", "created_at", "sent_at"),
+    erasure="anonymise",
+    anonymise={"recipient": "", "body": ""},
+    anonymised=Q(recipient=""),
+)
 class OutboxMessage(models.Model):
     """An e-mail to send, saved in the same transaction as the change that caused it.
 
@@ -83,6 +109,9 @@ class OutboxMessage(models.Model):
         )
 
 
+exempt("trustcenter.Team", reason="A team's name, not a person's.")
+
+
 class Team(models.Model):
     """A group of staff who handle the cases of the types routed to it (cases.CaseTypeRouting)."""
 
@@ -115,6 +144,12 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team}"
+
+
+exempt(
+    "trustcenter.ApiToken",
+    reason="A staff member's name for their token and its hash; deleted with the token or the account.",
+)
 
 
 class ApiToken(AbstractAuthToken):

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_filters",
+    "import_export",
     # Staff log in with a password and a TOTP code (backup codes as the fallback).
     "django_otp",
     "django_otp.plugins.otp_static",
@@ -314,6 +315,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(TRUSTCENTER_CLOCK_REMINDER_SECONDS),
     },
 }
+
+# Retention (retention.services): rows per batch, the pause between batches (the purge's pace,
+# so that the portal stays quick while it runs), how long a run may stop beating before the next
+# run counts it interrupted, and how old an upload file no record names must be to be removed.
+TRUSTCENTER_RETENTION_BATCH_SIZE = env_int("TRUSTCENTER_RETENTION_BATCH_SIZE", 500, minimum=1)
+TRUSTCENTER_RETENTION_PAUSE_SECONDS = env.float("TRUSTCENTER_RETENTION_PAUSE_SECONDS", default=0.2)
+if TRUSTCENTER_RETENTION_PAUSE_SECONDS < 0:
+    raise ImproperlyConfigured("TRUSTCENTER_RETENTION_PAUSE_SECONDS must not be negative")
+TRUSTCENTER_RETENTION_RUN_LEASE_SECONDS = env_int("TRUSTCENTER_RETENTION_RUN_LEASE_SECONDS", 600, minimum=1)
+TRUSTCENTER_ORPHAN_FILE_HOURS = env_int("TRUSTCENTER_ORPHAN_FILE_HOURS", 24, minimum=1)
+# The storage folders uploads are written to (cases.models.attachment_path, registers' files).
+TRUSTCENTER_UPLOAD_FOLDERS = ("cases", "registers")
 
 # The controller: shown in the footer and on the privacy notice.
 TRUSTCENTER_CONTROLLER_NAME = env.str("TRUSTCENTER_CONTROLLER_NAME", default="Example Group AS")

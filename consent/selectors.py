@@ -1,0 +1,50 @@
+"""What retention asks of consent: the current state per subject and purpose. The consent
+ledger (next issue) replaces the stand-in table behind these functions, not their callers."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.functions import Lower
+
+from registers.registry import normalise_email
+
+from .models import ConsentState
+
+
+@dataclass(frozen=True)
+class CurrentConsent:
+    purpose: str
+    given_at: datetime | None
+    withdrawn_at: datetime | None
+
+    @property
+    def standing(self) -> bool:
+        return self.given_at is not None and self.withdrawn_at is None
+
+
+def current_consent(*, email: str, purpose: str) -> CurrentConsent:
+    """A subject's consent for a purpose as it stands now."""
+    state = ConsentState.objects.filter(email=normalise_email(email), purpose=purpose).first()
+    if state is None:
+        return CurrentConsent(purpose=purpose, given_at=None, withdrawn_at=None)
+    return CurrentConsent(purpose=purpose, given_at=state.given_at, withdrawn_at=state.withdrawn_at)
+
+
+def _states(purpose: str, email_path: str):
+    return ConsentState.objects.filter(purpose=purpose, email=Lower(OuterRef(email_path)))
+
+
+def consent_standing(*, purpose: str, email_path: str) -> Exists:
+    """For a queryset of records: whether the subject at `email_path` has a standing consent."""
+    return Exists(_states(purpose, email_path).filter(withdrawn_at__isnull=True))
+
+
+def consent_withdrawn(*, purpose: str, email_path: str) -> Exists:
+    """For a queryset of records: whether the subject withdrew their consent for the purpose."""
+    return Exists(_states(purpose, email_path).filter(withdrawn_at__isnull=False))
+
+
+def consent_given_at(*, purpose: str, email_path: str) -> Exists:
+    """For a queryset of records: when the subject's standing consent was given (renewed), or NULL."""
+    return Subquery(_states(purpose, email_path).filter(withdrawn_at__isnull=True).values("given_at")[:1])

@@ -1,0 +1,539 @@
+"""The purge engine and the retention actions staff take (holds, postponements).
+
+One engine serves the beat schedule, the management command, the admin's button, a consent
+withdrawal and (later) erasure. It reads what to purge from the registry's declarations and the
+rules, claims rows in batches (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so that two
+runs at once never take the same row), deletes or anonymises each batch in a transaction that
+also adds to the run's counters, and removes the batch's files once that transaction commits.
+A run that dies leaves a log that matches what it did; the next run takes the rest.
+"""
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import models, transaction
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast, Coalesce, Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent import selectors as consent_selectors
+from registers import registry
+from registers.registry import Declaration, Retention, normalise_email
+from trustcenter.files import remove_files, remove_files_on_commit
+
+from .cutoffs import Period, latest_due_clock
+from .defaults import DEFAULT_RULES
+from .models import (
+    ACTIVE_HOLD,
+    Action,
+    CountryPeriod,
+    CountsFrom,
+    HoldScope,
+    LegalHold,
+    Postponement,
+    RetentionRule,
+    RetentionRun,
+    RunStatus,
+    RunStep,
+    Trigger,
+)
+
+logger = logging.getLogger(__name__)
+
+ORPHAN_FILES = "orphan_files"
+
+
+def ensure_default_rules() -> None:
+    """The rules of DESIGN.md §1 where a category has none (a fresh database, or one a test
+    emptied); rules admins changed stay as they are."""
+    with transaction.atomic():
+        for category, default in DEFAULT_RULES.items():
+            amount, unit = default["period"]
+            rule, created = RetentionRule.objects.get_or_create(
+                category=category,
+                defaults={
+                    "period_amount": amount,
+                    "period_unit": unit,
+                    "action": default.get("action", Action.DELETE),
+                    "basis": default["basis"],
+                },
+            )
+            if created:
+                for country, ((c_amount, c_unit), counts_from, basis) in default.get("countries", {}).items():
+                    CountryPeriod.objects.create(
+                        rule=rule,
+                        country=country,
+                        period_amount=c_amount,
+                        period_unit=c_unit,
+                        counts_from=counts_from,
+                        basis=basis,
+                    )
+
+
+def local_today() -> date:
+    return timezone.localdate()
+
+
+def start_of_local_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One register under one rule (and, where the law differs, one country)."""
+
+    rule: RetentionRule
+    declaration: Declaration
+    retention: Retention
+    category: str
+    country: str  # "" for every country without a period of its own
+    other_countries: tuple[str, ...]
+    period: Period
+    from_calendar_year_end: bool
+
+    @property
+    def action(self) -> str:
+        if self.rule.action == Action.ANONYMISE and self.declaration.anonymise:
+            return Action.ANONYMISE
+        return Action.DELETE
+
+    def cutoff(self, today: date) -> date:
+        return latest_due_clock(today, self.period, from_calendar_year_end=self.from_calendar_year_end)
+
+
+def plan(*, categories: Iterable[str] | None = None) -> list[Step]:
+    """What a run goes through: every enabled rule, with every register that falls under it."""
+    ensure_default_rules()
+    wanted = set(categories) if categories is not None else None
+    steps: list[Step] = []
+    rules = (
+        RetentionRule.objects.filter(enabled=True).prefetch_related("country_periods").order_by("category")
+    )
+    for rule in rules:
+        if wanted is not None and rule.category not in wanted:
+            continue
+        for declaration, retention in registry.retentions_in(rule.category):
+            countries = list(rule.country_periods.all()) if retention.country else []
+            own = tuple(period.country for period in countries)
+            for period in countries:
+                steps.append(
+                    Step(
+                        rule,
+                        declaration,
+                        retention,
+                        rule.category,
+                        period.country,
+                        (),
+                        period.period,
+                        period.counts_from == CountsFrom.CALENDAR_YEAR_END,
+                    )
+                )
+            steps.append(Step(rule, declaration, retention, rule.category, "", own, rule.period, False))
+    return steps
+
+
+def _clock_expression(declaration: Declaration, retention: Retention) -> Any:
+    if callable(retention.clock):
+        return retention.clock()
+    clock: Any = F(retention.clock)
+    if retention.clock_from_consent:
+        # Consent is given by a person, found by the record's (first) e-mail address.
+        given = consent_selectors.consent_given_at(
+            purpose=retention.clock_from_consent, email_path=declaration.subject_email[0]
+        )
+        clock = Coalesce(given, clock)
+    return clock
+
+
+def _clock_is_date(declaration: Declaration, retention: Retention) -> bool:
+    if callable(retention.clock) or retention.clock_from_consent:
+        return False
+    model: Any = declaration.model
+    parts = retention.clock.split("__")
+    for part in parts[:-1]:
+        model = model._meta.get_field(part).related_model
+    field = model._meta.get_field(parts[-1])
+    return isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField)
+
+
+def due_rows(step: Step, today: date, *, subject_email: str = "") -> QuerySet:
+    """The rows past their period under this step's rule, held ones included; never rows
+    already anonymised, rows the rule may not take (an open case), or rows kept by consent."""
+    declaration, retention = step.declaration, step.retention
+    rows = declaration.model._default_manager.all()
+    if retention.category_field:
+        rows = rows.filter(**{retention.category_field: step.category[len(retention.category_prefix) :]})
+    if retention.eligible is not None:
+        rows = rows.filter(retention.eligible)
+    if declaration.anonymised is not None:
+        rows = rows.exclude(declaration.anonymised)
+    if retention.country:
+        if step.country:
+            rows = rows.filter(**{retention.country: step.country})
+        elif step.other_countries:
+            rows = rows.exclude(**{f"{retention.country}__in": step.other_countries})
+    cutoff = step.cutoff(today)
+    rows = rows.annotate(retention_clock=_clock_expression(declaration, retention))
+    if _clock_is_date(declaration, retention):
+        due = Q(retention_clock__lte=cutoff)
+    else:
+        due = Q(retention_clock__lt=start_of_local_day(cutoff + timedelta(days=1)))
+    if retention.clock_from_consent:
+        rows = rows.annotate(
+            consent_withdrawn=consent_selectors.consent_withdrawn(
+                purpose=retention.clock_from_consent, email_path=declaration.subject_email[0]
+            )
+        )
+        due |= Q(consent_withdrawn=True)
+    rows = rows.filter(due)
+    if retention.kept_by_consent:
+        for path in declaration.subject_email:
+            rows = rows.exclude(
+                consent_selectors.consent_standing(purpose=retention.kept_by_consent, email_path=path)
+            )
+    if subject_email:
+        wanted = normalise_email(subject_email)
+        matches = Q()
+        for path in declaration.subject_email:
+            matches |= Q(**{f"{path}__iexact": wanted})
+        rows = rows.filter(matches) if declaration.subject_email else rows.none()
+    return rows
+
+
+def not_held(rows: QuerySet, step: Step, today: date) -> QuerySet:
+    """The due rows no legal hold or postponement keeps."""
+    if LegalHold.objects.filter(ACTIVE_HOLD, scope=HoldScope.CATEGORY, category=step.category).exists():
+        return rows.none()
+    record_type = ContentType.objects.get_for_model(step.declaration.model)
+    record_id = Cast(OuterRef("pk"), output_field=CharField())
+    rows = rows.exclude(
+        Exists(
+            LegalHold.objects.filter(
+                ACTIVE_HOLD, scope=HoldScope.RECORD, record_type=record_type, record_id=record_id
+            )
+        )
+    )
+    rows = rows.exclude(
+        Exists(Postponement.objects.filter(record_type=record_type, record_id=record_id, until__gte=today))
+    )
+    for path in step.declaration.subject_email:
+        rows = rows.exclude(
+            Exists(
+                LegalHold.objects.filter(ACTIVE_HOLD, scope=HoldScope.SUBJECT, email=Lower(OuterRef(path)))
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class DryRunLine:
+    category: str
+    register: str
+    country: str
+    cutoff: date
+    action: str
+    due: int
+    held: int
+
+    @property
+    def would_go(self) -> int:
+        return self.due - self.held
+
+
+def dry_run(*, today: date | None = None) -> list[DryRunLine]:
+    """Per rule and register, how many records a run today would take and how many are held:
+    counts and dates, never a record."""
+    today = today or local_today()
+    lines = []
+    for step in plan():
+        due = due_rows(step, today)
+        due_count = due.count()
+        held = due_count - not_held(due, step, today).count() if due_count else 0
+        lines.append(
+            DryRunLine(
+                step.category,
+                step.declaration.verbose_name_plural,
+                step.country,
+                step.cutoff(today),
+                step.action,
+                due_count,
+                held,
+            )
+        )
+    return lines
+
+
+class RunFailed(Exception):
+    """A run ended with failures; the run log says which counts."""
+
+
+def mark_stale_runs_interrupted() -> int:
+    """Runs whose worker stopped beating (killed, machine lost) are marked interrupted; what
+    they had done is in their counters, what they had not is taken by the next run."""
+    stale = timezone.now() - timedelta(seconds=settings.TRUSTCENTER_RETENTION_RUN_LEASE_SECONDS)
+    return RetentionRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale).update(
+        status=RunStatus.INTERRUPTED, finished_at=F("heartbeat_at")
+    )
+
+
+def run_purge(
+    *,
+    trigger: str,
+    requested_by=None,
+    categories: Iterable[str] | None = None,
+    subject_email: str = "",
+    batch_size: int | None = None,
+    pause_seconds: float | None = None,
+    today: date | None = None,
+) -> RetentionRun:
+    """Deletes or anonymises what is past its retention, writes the run log, and alerts the
+    privacy team through the outbox when anything failed. Safe to run twice at once."""
+    batch_size = batch_size or settings.TRUSTCENTER_RETENTION_BATCH_SIZE
+    pause = settings.TRUSTCENTER_RETENTION_PAUSE_SECONDS if pause_seconds is None else pause_seconds
+    today = today or local_today()
+    mark_stale_runs_interrupted()
+    run = RetentionRun.objects.create(trigger=trigger, requested_by=requested_by)
+    try:
+        for step in plan(categories=categories):
+            _purge_step(run, step, today, batch_size=batch_size, pause=pause, subject_email=subject_email)
+        if not subject_email and categories is None:
+            _remove_orphan_files(run)
+        failed = run.totals()["failed"]
+        run.status = RunStatus.FAILED if failed else RunStatus.FINISHED
+        run.error = "" if not failed else "RunFailed"
+    except Exception as error:  # noqa: BLE001 - logged by class only; values may be personal
+        logger.error("Retention run %s failed: %s", run.pk, type(error).__name__)
+        run.status, run.error = RunStatus.FAILED, type(error).__name__
+    run.finished_at = timezone.now()
+    with transaction.atomic():
+        run.save(update_fields=["status", "error", "finished_at"])
+        if run.status == RunStatus.FAILED:
+            _alert(run)
+    return run
+
+
+def _purge_step(
+    run: RetentionRun, step: Step, today: date, *, batch_size: int, pause: float, subject_email: str
+):
+    due = due_rows(step, today, subject_email=subject_email)
+    takeable = not_held(due, step, today)
+    held = due.count() - takeable.count()
+    record, _created = RunStep.objects.get_or_create(
+        run=run,
+        category=step.category,
+        register=step.declaration.label,
+        country=step.country,
+        defaults={"cutoff": step.cutoff(today), "held": held},
+    )
+    skipped: set[Any] = set()  # rows that failed in this run: bounded by the failures
+    while True:
+        with transaction.atomic():
+            claim = takeable.exclude(pk__in=skipped) if skipped else takeable
+            ids = list(
+                claim.order_by("pk")
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                break
+            try:
+                with transaction.atomic():
+                    done = _apply(step, ids)
+            except Exception as error:  # noqa: BLE001
+                logger.warning(
+                    "Retention batch in %s failed (%s); trying its rows one by one",
+                    step.category,
+                    type(error).__name__,
+                )
+                done = 0
+                for pk in ids:
+                    try:
+                        with transaction.atomic():
+                            done += _apply(step, [pk])
+                    except Exception as row_error:  # noqa: BLE001
+                        logger.warning(
+                            "Retention of one %s row failed: %s",
+                            step.declaration.label,
+                            type(row_error).__name__,
+                        )
+                        skipped.add(pk)
+            counter = "anonymised" if step.action == Action.ANONYMISE else "deleted"
+            RunStep.objects.filter(pk=record.pk).update(
+                **{counter: F(counter) + done, "failed": F("failed") + len(set(ids) & skipped)}
+            )
+            RetentionRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+        if pause:
+            time.sleep(pause)
+    RunStep.objects.filter(pk=record.pk).update(finished_at=timezone.now())
+
+
+def _apply(step: Step, ids: list[Any]) -> int:
+    declaration = step.declaration
+    rows = declaration.model._default_manager.filter(pk__in=ids)
+    names = [
+        name
+        for field in declaration.file_fields
+        for name in rows.exclude(**{field: ""}).values_list(field, flat=True)
+    ]
+    if step.action == Action.ANONYMISE:
+        changes = dict(declaration.anonymise)
+        changes.update({field: "" for field in declaration.file_fields})
+        if any(field.name == "anonymised_at" for field in declaration.model._meta.concrete_fields):
+            changes["anonymised_at"] = timezone.now()
+        done = rows.update(**changes)
+    elif declaration.delete is not None:
+        return declaration.delete(ids)
+    else:
+        done = rows.delete()[1].get(declaration.label, 0)
+    remove_files_on_commit(names=names)
+    return done
+
+
+def _alert(run: RetentionRun) -> None:
+    from trustcenter.services import enqueue_email
+
+    facts = {"id": run.pk, "trigger": run.get_trigger_display(), "error": run.error, **run.totals()}
+    subject = _("Trust Center: retention run %(id)s failed") % facts
+    body = (
+        _(
+            "A retention run did not finish cleanly.\n\n"
+            "Run: %(id)s\nTrigger: %(trigger)s\nError: %(error)s\n"
+            "Deleted: %(deleted)s\nAnonymised: %(anonymised)s\nHeld: %(held)s\nFailed: %(failed)s\n\n"
+            "The run log in the admin (Retention runs) shows each register. Records that failed stay "
+            "and are tried again by the next run.\n"
+        )
+        % facts
+    )
+    enqueue_email(
+        recipient=settings.TRUSTCENTER_ALERT_EMAIL or settings.TRUSTCENTER_PRIVACY_EMAIL,
+        subject=subject,
+        body=body,
+        concerns=run,
+    )
+
+
+def stored_files(storage=default_storage, folder: str = "") -> Iterator[str]:
+    """Every file name under a folder of the storage, depth first."""
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in files:
+        yield f"{folder}/{name}" if folder else name
+    for sub in folders:
+        yield from stored_files(storage, f"{folder}/{sub}" if folder else sub)
+
+
+def _referenced(names: list[str]) -> set[str]:
+    found: set[str] = set()
+    for declaration in registry.declarations():
+        for field in declaration.file_fields:
+            found.update(
+                declaration.model._default_manager.filter(**{f"{field}__in": names}).values_list(
+                    field, flat=True
+                )
+            )
+    return found
+
+
+def _remove_orphan_files(run: RetentionRun) -> None:
+    """Upload files that no record names, older than a day (a process killed inside a
+    transaction leaves them; DESIGN.md: files go with their records)."""
+    older_than = timezone.now() - timedelta(hours=settings.TRUSTCENTER_ORPHAN_FILE_HOURS)
+    record = RunStep.objects.create(run=run, category=ORPHAN_FILES, register="storage")
+    for folder in settings.TRUSTCENTER_UPLOAD_FOLDERS:
+        batch: list[str] = []
+        for name in stored_files(default_storage, folder):
+            batch.append(name)
+            if len(batch) >= 500:
+                _remove_unreferenced(record, batch, older_than)
+                batch = []
+        if batch:
+            _remove_unreferenced(record, batch, older_than)
+    RunStep.objects.filter(pk=record.pk).update(finished_at=timezone.now())
+
+
+def _remove_unreferenced(record: RunStep, names: list[str], older_than: datetime) -> None:
+    unreferenced = set(names) - _referenced(names)
+    old = [name for name in unreferenced if default_storage.get_modified_time(name) < older_than]
+    removed = remove_files(names=old)
+    RunStep.objects.filter(pk=record.pk).update(
+        deleted=F("deleted") + removed, failed=F("failed") + len(old) - removed
+    )
+
+
+# Consent (the ledger calls this; until it exists, the stand-in admin does).
+def consent_withdrawn(*, email: str, purpose: str) -> RetentionRun:
+    """A subject withdrew a consent: the records that consent kept, or whose clock it ran, are
+    purged for that subject at once (a recruitment-database entry; an event participant or a
+    lead past its period)."""
+    categories = {
+        category
+        for declaration in registry.declarations()
+        for retention in declaration.retention
+        if purpose in (retention.kept_by_consent, retention.clock_from_consent)
+        for category in retention.categories()
+    }
+    return run_purge(trigger=Trigger.WITHDRAWAL, categories=categories, subject_email=email, pause_seconds=0)
+
+
+# Holds and postponements.
+def place_hold(
+    *, actor, scope: str, reason: str, email: str = "", category: str = "", record=None, until=None
+) -> LegalHold:
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why the hold is needed.")]})
+    hold = LegalHold(scope=scope, reason=reason.strip(), until=until, created_by=actor)
+    if scope == HoldScope.SUBJECT:
+        hold.email = normalise_email(email)
+    elif scope == HoldScope.CATEGORY:
+        hold.category = category
+    else:
+        hold.record_type = ContentType.objects.get_for_model(record)
+        hold.record_id = str(record.pk)
+    hold.full_clean()
+    hold.save()
+    return hold
+
+
+def lift_hold(*, hold: LegalHold, actor) -> LegalHold:
+    LegalHold.objects.filter(pk=hold.pk, lifted_at__isnull=True).update(
+        lifted_at=timezone.now(), lifted_by=actor
+    )
+    hold.refresh_from_db()
+    return hold
+
+
+def postpone(*, record: models.Model, category: str, until: date, reason: str, actor) -> Postponement:
+    """Keeps one record past its rule until a date, no later than the rule allows."""
+    rule = RetentionRule.objects.filter(category=category).first()
+    longest = rule.max_postponement_days if rule else 0
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why the deletion is postponed.")]})
+    if until <= local_today():
+        raise ValidationError({"until": [_("Choose a day after today.")]})
+    if until > local_today() + timedelta(days=longest):
+        raise ValidationError(
+            {"until": [_("The rule allows postponing by at most %(days)s days.") % {"days": longest}]}
+        )
+    with transaction.atomic():
+        postponement, _created = Postponement.objects.update_or_create(
+            record_type=ContentType.objects.get_for_model(record),
+            record_id=str(record.pk),
+            defaults={
+                "until": until,
+                "reason": reason.strip(),
+                "created_by": actor,
+                "created_at": timezone.now(),
+            },
+        )
+    return postponement
