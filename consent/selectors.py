@@ -45,6 +45,6 @@ def consent_withdrawn(*, purpose: str, email_path: str) -> Exists:
     return Exists(_states(purpose, email_path).filter(withdrawn_at__isnull=False))
 
 
-def consent_given_at(*, purpose: str, email_path: str) -> Exists:
+def consent_given_at(*, purpose: str, email_path: str) -> Subquery:
     """For a queryset of records: when the subject's standing consent was given (renewed), or NULL."""
     return Subquery(_states(purpose, email_path).filter(withdrawn_at__isnull=True).values("given_at")[:1])
