@@ -328,6 +328,13 @@ TRUSTCENTER_ORPHAN_FILE_HOURS = env_int("TRUSTCENTER_ORPHAN_FILE_HOURS", 24, min
 # The storage folders uploads are written to (cases.models.attachment_path, registers' files).
 TRUSTCENTER_UPLOAD_FOLDERS = ("cases", "registers")
 
+# Registers' import and export (django-import-export): a file imports whole or not at all, and
+# exported cells that a spreadsheet would run as formulas are defused.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
 # The controller: shown in the footer and on the privacy notice.
 TRUSTCENTER_CONTROLLER_NAME = env.str("TRUSTCENTER_CONTROLLER_NAME", default="Example Group AS")
 TRUSTCENTER_PRIVACY_EMAIL = env.str("TRUSTCENTER_PRIVACY_EMAIL", default="privacy@example.com")
