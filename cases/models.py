@@ -202,6 +202,7 @@ class CaseEventKind(models.TextChoices):
     BREACH_NOTIFIED = "breach_notified", _("Supervisory authority notified")
     SUBJECTS_INFORMED = "subjects_informed", _("Decision on telling the data subjects")
     REMINDER_SENT = "reminder_sent", _("Reminder sent to the team")
+    DELETION_POSTPONED = "deletion_postponed", _("Deletion postponed")
 
 
 class CaseEvent(models.Model):

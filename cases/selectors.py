@@ -1,13 +1,17 @@
 """Reads that several callers share. Selectors never import services: services use them."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
+from retention import cutoffs
+from retention.models import Postponement, RetentionRule
 from trustcenter.models import Team
 
 from . import receipts
@@ -307,3 +311,35 @@ def case_breach(*, case) -> Breach | None:
 def breach_clock(*, case) -> CaseClock | None:
     """The case's 72-hour clock, running or met (not one dropped when the case changed type)."""
     return case.clocks.filter(kind=ClockKind.BREACH_NOTIFICATION, dropped_at__isnull=True).first()
+
+
+@dataclass(frozen=True)
+class CaseRetention:
+    rule: str  # "3 years", or "" where the type has no enabled rule
+    counts_from: date | None  # closing or the last message, whichever is later; None while open
+    kept_until: date | None
+    postponed_until: date | None
+    longest_postponement: date | None
+
+
+def case_retention(*, case: Case) -> CaseRetention:
+    """How long a case is kept (DESIGN.md §1, case retention), for the case page; the purge
+    counts the same way (the registry's declaration on Case)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    rule = RetentionRule.objects.filter(category=f"cases.{case.case_type}", enabled=True).first()
+    last_message = case.messages.order_by("-created_at").values_list("created_at", flat=True).first()
+    counts_from = None
+    if case.closed_at is not None:
+        counts_from = timezone.localdate(max(case.closed_at, last_message or case.closed_at))
+    postponement = Postponement.objects.filter(
+        record_type=ContentType.objects.get_for_model(Case), record_id=str(case.pk)
+    ).first()
+    today = timezone.localdate()
+    return CaseRetention(
+        rule=rule.describe() if rule else "",
+        counts_from=counts_from,
+        kept_until=cutoffs.kept_until(counts_from, rule.period) if rule and counts_from else None,
+        postponed_until=postponement.until if postponement else None,
+        longest_postponement=today + timedelta(days=rule.max_postponement_days) if rule else None,
+    )

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from retention import services as retention_services
 from trustcenter import ratelimit
 from trustcenter.files import remove_files_on_commit, written_files_removed_on_error
 from trustcenter.models import Team, TeamMembership
@@ -610,6 +611,19 @@ def add_to_teams(*, user, team_slugs, is_lead: bool = False) -> None:
     with transaction.atomic():
         for team in Team.objects.filter(slug__in=team_slugs):
             TeamMembership.objects.update_or_create(team=team, user=user, defaults={"is_lead": is_lead})
+
+
+def postpone_deletion(*, case: Case, actor, until, reason: str) -> None:
+    """Keeps one case past its retention until a day, with a reason, no later than the case
+    type's rule allows; in the case's history and the audit trail."""
+    selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
+    with transaction.atomic():
+        retention_services.postpone(
+            record=case, category=f"cases.{case.case_type}", until=until, reason=reason, actor=actor
+        )
+        CaseEvent.objects.create(
+            case=case, actor=actor, kind=CaseEventKind.DELETION_POSTPONED, data={"until": until.isoformat()}
+        )
 
 
 class NotTeamLead(Exception):

@@ -172,6 +172,13 @@ class ExtendForm(forms.Form):
     reason = _staff_text_field(_("Why more time is needed (the requester reads it)"))
 
 
+class PostponeDeletionForm(forms.Form):
+    prefix = "postpone"  # the case page holds every form: ids stay unique
+
+    until = forms.DateField(label=_("Keep until"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = _staff_text_field(_("Why the case must be kept longer"))
+
+
 class ExcludeHandlerForm(forms.Form):
     prefix = "exclude"  # the case page holds every form: ids stay unique
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("cases/<int:case_id>/clocks/", staff_views.add_clock, name="add_clock"),
     path("cases/<int:case_id>/extension/", staff_views.extend, name="extend"),
     path("cases/<int:case_id>/exclusions/", staff_views.exclude_handler, name="exclude_handler"),
+    path("cases/<int:case_id>/retention/", staff_views.postpone_deletion, name="postpone_deletion"),
     path("account/tokens/", token_views.api_tokens, name="api_tokens"),
     path("account/tokens/revoke/", token_views.revoke_api_token, name="revoke_api_token"),
     path("dashboard/", dashboard_views.dashboard_page, name="dashboard"),

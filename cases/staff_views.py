@@ -43,6 +43,7 @@ from .staff_forms import (
     ExcludeHandlerForm,
     ExtendForm,
     NoteForm,
+    PostponeDeletionForm,
     QueueFilterForm,
     ReclassifyForm,
     ReplyForm,
@@ -250,6 +251,7 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
         "add_clock": AddClockForm(),
         "extend": ExtendForm(),
         "exclude": ExcludeHandlerForm(case=case),
+        "postpone": PostponeDeletionForm(),
     }
     forms.update(bound or {})
     bound_names = set(bound or {})
@@ -278,6 +280,7 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
         "shows_extension": _extendable(case, clocks, now) or "extend" in bound_names,
         "is_lead": _is_lead_for(request.user, case) or "exclude" in bound_names,
         "time_zone": timezone.get_current_timezone_name(),
+        "retention": selectors.case_retention(case=case),
     }
     from .breach_views import breach_context
 
@@ -457,4 +460,18 @@ def exclude_handler(request, case_id: int):
             case=case, actor=request.user, handler=data["handler"], reason=data["reason"]
         ),
         done=_("The handler was excluded from this case."),
+    )
+
+
+@staff_required
+def postpone_deletion(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="postpone",
+        form=lambda case: PostponeDeletionForm(request.POST),
+        action=lambda case, data: services.postpone_deletion(
+            case=case, actor=request.user, until=data["until"], reason=data["reason"]
+        ),
+        done=_("The case will be kept until the day you chose."),
     )

@@ -597,6 +597,7 @@ def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
         "clocks": {"clock-kind": "sundial"},
         "extension": {},
         "exclusions": {"exclude-handler": "0"},
+        "retention": {"postpone-until": "the day after never"},
     }
     for action, data in refused.items():
         # Each form from the first case page that offers it (triage: a security incident's).
