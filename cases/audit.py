@@ -177,7 +177,19 @@ def visible_entries(*, user) -> QuerySet[LogEntry]:
     superuser outside the whistleblowing team sees nothing about a whistleblowing case here
     either."""
     configuration = Q(content_type_id__in=_content_type_ids(CONFIGURATION).values())
-    return LogEntry.objects.filter(_about_cases(selectors.visible_cases(user=user)) | configuration)
+    # The registers and the retention configuration: for those who may view that model.
+    others = [
+        model
+        for model in auditlog.get_models()
+        if model not in CASE_PARTS
+        and model not in CONFIGURATION
+        and model._meta.app_label in ("registers", "retention")
+        and user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
+    ]
+    permitted = Q(content_type_id__in=_content_type_ids(others).values())
+    return LogEntry.objects.filter(
+        _about_cases(selectors.visible_cases(user=user)) | configuration | permitted
+    )
 
 
 def describe_changes(entry: LogEntry) -> str:
