@@ -177,13 +177,13 @@ def visible_entries(*, user) -> QuerySet[LogEntry]:
     superuser outside the whistleblowing team sees nothing about a whistleblowing case here
     either."""
     configuration = Q(content_type_id__in=_content_type_ids(CONFIGURATION).values())
-    # The registers and the retention configuration: for those who may view that model.
+    # The registers, consent and the retention configuration: for those who may view that model.
     others = [
         model
         for model in auditlog.get_models()
         if model not in CASE_PARTS
         and model not in CONFIGURATION
-        and model._meta.app_label in ("registers", "retention")
+        and model._meta.app_label in ("registers", "retention", "consent")
         and user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
     ]
     permitted = Q(content_type_id__in=_content_type_ids(others).values())

@@ -7,9 +7,13 @@ class RetentionConfig(AppConfig):
     verbose_name = _("Retention")
 
     def ready(self):
-        from registers.audit import register_declared
+        # The last of the apps that declare models (INSTALLED_APPS order): every declaration
+        # exists by now.
+        from registers import audit
 
-        from .models import CountryPeriod, LegalHold, Postponement, RetentionRule
+        from .models import CountryPeriod, RetentionRule
 
-        # Every change to a rule, a hold or a postponement is in the audit trail.
-        register_declared(RetentionRule, CountryPeriod, LegalHold, Postponement)
+        audit.register_declared_models()
+        # The rules hold no personal data; every change to them is in the audit trail too.
+        audit.register(RetentionRule)
+        audit.register(CountryPeriod)
