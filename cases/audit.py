@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trustcenter.models import Team, TeamMembership
+from trustcenter.spreadsheets import spreadsheet_cell
 
 from . import selectors
-from .downloads import spreadsheet_cell
 from .models import (
     Attachment,
     Breach,

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from trustcenter.spreadsheets import spreadsheet_cell
 from trustcenter.staff_access import staff_member_required_2fa as staff_required
 
 from . import selectors, services
@@ -24,7 +25,6 @@ from .breach_forms import (
     BreachRegisterFilterForm,
     BreachSubjectsForm,
 )
-from .downloads import spreadsheet_cell
 from .models import Authority, Breach, BreachDecision, CaseType, SubjectsInformed
 from .views import _add_service_errors
 

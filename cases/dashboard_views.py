@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from trustcenter.spreadsheets import spreadsheet_cell
 from trustcenter.staff_access import staff_member_required_2fa as staff_required
 
 from . import dashboard
-from .downloads import spreadsheet_cell
 from .models import CaseType, SubjectRight
 from .staff_forms import DashboardFilterForm
 

@@ -22,16 +22,6 @@ def attachment_download(*, case: Case, attachment_id: int, internal_too: bool = 
     )
 
 
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_cell(value) -> str:
-    """A value as a CSV cell that a spreadsheet opening the file shows as text, never runs."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def staff_attachment_download(*, case: Case, attachment_id: int, user) -> FileResponse:
     """A case's file for a staff member, the files of internal notes too, recorded in the audit
     log: the workspace's and the API's download alike."""

@@ -82,6 +82,7 @@ STAFF_NOT_PAGES = {
     f"{STAFF_PREFIX}account/two_factor/qrcode/": "the setup page's QR code, an SVG image",
     f"{STAFF_PREFIX}account/logout/": "POST only; redirects to the login page",
     f"{STAFF_PREFIX}account/tokens/revoke/": "POST only; redirects to the tokens page",
+    f"{STAFF_PREFIX}registers/files/<slug:model_name>/<int:record_id>/<slug:field_name>/": "a register's file download",
 }
 
 STAFF_REPLY = "We have read your message and are looking into it."

@@ -28,6 +28,7 @@ urlpatterns += i18n_patterns(
     path("authorities/<slug:country>/", views.authority, name="authority"),
     path("", include("cases.urls")),
     path("staff/", include("cases.staff_urls")),
+    path("staff/registers/", include("registers.urls")),
     # /<lang>/staff/account/login/, …/account/two_factor/setup/, …/account/two_factor/backup/tokens/
     path("staff/", include(two_factor_urls)),
     path("staff/account/logout/", LogoutView.as_view(next_page="two_factor:login"), name="logout"),
