@@ -81,7 +81,9 @@ def fillings(name: str, parameters: list[str], pattern: URLPattern, cases: dict[
             elif parameter in ("country", "language_code", "path", "url", "uidb64", "token"):
                 values[parameter] = {"country": "norway", "path": "x", "url": "x"}.get(parameter, "x")
             elif parameter in ("model_name", "field_name", "record_id"):  # a register's file
-                values[parameter] = {"model_name": "jobapplication", "field_name": "cv", "record_id": 1}[parameter]
+                values[parameter] = {"model_name": "jobapplication", "field_name": "cv", "record_id": 1}[
+                    parameter
+                ]
             else:
                 raise AssertionError(f"{name} takes {parameter!r}: teach this test how to fill it")
         return [values]
