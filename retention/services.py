@@ -165,24 +165,44 @@ def _clock_is_date(declaration: Declaration, retention: Retention) -> bool:
     return isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField)
 
 
-def due_rows(step: Step, today: date, *, subject_email: str = "") -> QuerySet:
-    """The rows past their period under this step's rule, held ones included; never rows
-    already anonymised, rows the rule may not take (an open case), or rows kept by consent."""
-    declaration, retention = step.declaration, step.retention
+def category_rows(
+    *,
+    declaration: Declaration,
+    retention: Retention,
+    category: str,
+    country: str = "",
+    other_countries: tuple[str, ...] = (),
+) -> QuerySet:
+    """Every row of a register that a category's rule may take, whatever its clock says
+    (never rows already anonymised, or rows the rule may not take at all: an open case),
+    annotated with the date its clock runs from as `retention_clock`."""
     rows = declaration.model._default_manager.all()
     if retention.category_field:
-        rows = rows.filter(**{retention.category_field: step.category[len(retention.category_prefix) :]})
+        rows = rows.filter(**{retention.category_field: category[len(retention.category_prefix) :]})
     if retention.eligible is not None:
         rows = rows.filter(retention.eligible)
     if declaration.anonymised is not None:
         rows = rows.exclude(declaration.anonymised)
     if retention.country:
-        if step.country:
-            rows = rows.filter(**{retention.country: step.country})
-        elif step.other_countries:
-            rows = rows.exclude(**{f"{retention.country}__in": step.other_countries})
+        if country:
+            rows = rows.filter(**{retention.country: country})
+        elif other_countries:
+            rows = rows.exclude(**{f"{retention.country}__in": other_countries})
+    return rows.annotate(retention_clock=_clock_expression(declaration, retention))
+
+
+def due_rows(step: Step, today: date, *, subject_email: str = "") -> QuerySet:
+    """The rows past their period under this step's rule, held ones included; never rows
+    already anonymised, rows the rule may not take (an open case), or rows kept by consent."""
+    declaration, retention = step.declaration, step.retention
+    rows = category_rows(
+        declaration=declaration,
+        retention=retention,
+        category=step.category,
+        country=step.country,
+        other_countries=step.other_countries,
+    )
     cutoff = step.cutoff(today)
-    rows = rows.annotate(retention_clock=_clock_expression(declaration, retention))
     if _clock_is_date(declaration, retention):
         due = Q(retention_clock__lte=cutoff)
     else:
@@ -225,12 +245,12 @@ def not_held(rows: QuerySet, step: Step, today: date) -> QuerySet:
     rows = rows.exclude(
         Exists(Postponement.objects.filter(record_type=record_type, record_id=record_id, until__gte=today))
     )
+    # Both sides lower-cased: a hold stored as typed (not through place_hold) holds as well.
+    subject_holds = LegalHold.objects.filter(ACTIVE_HOLD, scope=HoldScope.SUBJECT).annotate(
+        normalised_email=Lower("email")
+    )
     for path in step.declaration.subject_email:
-        rows = rows.exclude(
-            Exists(
-                LegalHold.objects.filter(ACTIVE_HOLD, scope=HoldScope.SUBJECT, email=Lower(OuterRef(path)))
-            )
-        )
+        rows = rows.exclude(Exists(subject_holds.filter(normalised_email=Lower(OuterRef(path)))))
     return rows
 
 
@@ -462,9 +482,18 @@ def _remove_orphan_files(run: RetentionRun) -> None:
     RunStep.objects.filter(pk=record.pk).update(finished_at=timezone.now())
 
 
+def _modified_before(name: str, moment: datetime) -> bool:
+    """Whether a listed file is older than the moment; one gone since it was listed (another
+    run removed it) is no longer this run's business."""
+    try:
+        return default_storage.get_modified_time(name) < moment
+    except FileNotFoundError:
+        return False
+
+
 def _remove_unreferenced(record: RunStep, names: list[str], older_than: datetime) -> None:
     unreferenced = set(names) - _referenced(names)
-    old = [name for name in unreferenced if default_storage.get_modified_time(name) < older_than]
+    old = [name for name in unreferenced if _modified_before(name, older_than)]
     removed = remove_files(names=old)
     RunStep.objects.filter(pk=record.pk).update(
         deleted=F("deleted") + removed, failed=F("failed") + len(old) - removed
