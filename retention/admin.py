@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trustcenter.spreadsheets import spreadsheet_cell
 
-from . import selectors, services, tasks
+from . import queries, selectors, services, tasks
 from .forms import LegalHoldForm, ProofOfDeletionForm, RetentionRuleForm
 from .models import (
     ACTIVE_HOLD,
@@ -160,7 +160,7 @@ class RetentionRuleAdmin(admin.ModelAdmin):
             "overview.html",
             gettext("Retention overview"),
             lines=selectors.overview(),
-            today=services.local_today(),
+            today=queries.local_today(),
         )
 
     def dry_run_view(self, request: HttpRequest) -> HttpResponse:
@@ -174,7 +174,7 @@ class RetentionRuleAdmin(admin.ModelAdmin):
             total_due=sum(row.line.due for row in rows),
             total_held=sum(row.line.held for row in rows),
             total_would_go=sum(row.line.would_go for row in rows),
-            today=services.local_today(),
+            today=queries.local_today(),
         )
 
     def run_now_view(self, request: HttpRequest) -> HttpResponse:
@@ -248,7 +248,7 @@ class RetentionRuleAdmin(admin.ModelAdmin):
             ]
             for activity in selectors.processing_activities()
         )
-        filename = f"record-of-processing-activities-{services.local_today().isoformat()}.csv"
+        filename = f"record-of-processing-activities-{queries.local_today().isoformat()}.csv"
         return csv_download(filename=filename, header=header, rows=rows)
 
     def proof_of_deletion_view(self, request: HttpRequest) -> HttpResponseBase:

@@ -1,4 +1,8 @@
-"""The default rules of DESIGN.md §1 (admins change them in the admin)."""
+"""The default rules of DESIGN.md §1 (admins change them in the admin), and what makes them."""
+
+from django.db import transaction
+
+from .models import Action, CountryPeriod, RetentionRule
 
 DEFAULT_RULES: dict[str, dict] = {
     "event_participants": {"period": (1, "years"), "basis": "1 year after the event, unless consent to keep"},
@@ -47,3 +51,30 @@ DEFAULT_RULES: dict[str, dict] = {
     "cases.general_inquiry": {"period": (90, "days"), "basis": "answered questions go soon after"},
     "cases.unconfirmed_subject_request": {"period": (30, "days"), "basis": "a request never confirmed"},
 }
+
+
+def ensure_default_rules() -> None:
+    """The rules of DESIGN.md §1 where a category has none (a fresh database, or one a test
+    emptied); rules admins changed stay as they are."""
+    with transaction.atomic():
+        for category, default in DEFAULT_RULES.items():
+            amount, unit = default["period"]
+            rule, created = RetentionRule.objects.get_or_create(
+                category=category,
+                defaults={
+                    "period_amount": amount,
+                    "period_unit": unit,
+                    "action": default.get("action", Action.DELETE),
+                    "basis": default["basis"],
+                },
+            )
+            if created:
+                for country, ((c_amount, c_unit), counts_from, basis) in default.get("countries", {}).items():
+                    CountryPeriod.objects.create(
+                        rule=rule,
+                        country=country,
+                        period_amount=c_amount,
+                        period_unit=c_unit,
+                        counts_from=counts_from,
+                        basis=basis,
+                    )

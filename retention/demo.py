@@ -36,7 +36,8 @@ from registers.models import (
 from registers.registry import normalise_email
 from retention.cutoffs import add_months
 from retention.models import HoldScope
-from retention.services import local_today, place_hold, start_of_local_day
+from retention.queries import local_today, start_of_local_day
+from retention.services import place_hold
 from trustcenter.files import written_files_removed_on_error
 
 NORWAY_ENTITY = "Fjellvik Gruppen AS"

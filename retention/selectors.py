@@ -3,7 +3,7 @@ with its reasons, the record of processing activities (art. 30) and the proof of
 
 Every number here is a count or a date computed over many records; no function returns a
 record, a name or an address. They read the registry's declarations and the purge engine's own
-queries (`services.plan`, `category_rows`, `due_rows`, `not_held`), so that what the overview
+queries (`queries.plan`, `category_rows`, `due_rows`, `not_held`), so that what the overview
 says the next run would take is what the next run takes.
 """
 
@@ -22,7 +22,8 @@ from registers import registry
 from registers.models import Country
 from registers.registry import Declaration
 
-from . import services
+from . import queries
+from .defaults import ensure_default_rules
 from .models import Action, CountsFrom, RetentionRule, RunStep
 
 # Categories whose records the overview only counts: when whistleblowing reports were closed,
@@ -45,7 +46,7 @@ def _as_date(value: date | datetime | None) -> date | None:
 
 
 def _rules() -> dict[str, RetentionRule]:
-    services.ensure_default_rules()
+    ensure_default_rules()
     return {rule.category: rule for rule in RetentionRule.objects.prefetch_related("country_periods")}
 
 
@@ -75,16 +76,16 @@ def overview(*, today: date | None = None) -> list[CategoryOverview]:
     """Per retention category: how many records it holds now (those its rule may take, so cases
     once closed), the oldest date a clock runs from, its rule, and how many of them the next run
     would take (due, not held). For the count-only categories, the count alone."""
-    today = today or services.local_today()
+    today = today or queries.local_today()
     rules = _rules()
-    steps_by_category: dict[str, list[services.Step]] = {}
-    for step in services.plan():
+    steps_by_category: dict[str, list[queries.Step]] = {}
+    for step in queries.plan():
         steps_by_category.setdefault(step.category, []).append(step)
     lines = []
     for category in registry.categories():
         retentions = registry.retentions_in(category)
         rows = [
-            services.category_rows(declaration=declaration, retention=retention, category=category)
+            queries.category_rows(declaration=declaration, retention=retention, category=category)
             for declaration, retention in retentions
         ]
         records = sum(queryset.count() for queryset in rows)
@@ -94,7 +95,7 @@ def overview(*, today: date | None = None) -> list[CategoryOverview]:
         oldest = [_as_date(queryset.aggregate(oldest=Min("retention_clock"))["oldest"]) for queryset in rows]
         known = [day for day in oldest if day is not None]
         takes = sum(
-            services.not_held(services.due_rows(step, today), step, today).count()
+            queries.not_held(queries.due_rows(step, today), step, today).count()
             for step in steps_by_category.get(category, [])
         )
         lines.append(
@@ -115,7 +116,7 @@ def overview(*, today: date | None = None) -> list[CategoryOverview]:
 
 @dataclass(frozen=True)
 class DryRunRow:
-    line: services.DryRunLine
+    line: queries.DryRunLine
     clock_label: str
 
     @property
@@ -141,7 +142,7 @@ class DryRunRow:
 
 
 def dry_run(*, today: date | None = None) -> list[DryRunRow]:
-    """services.dry_run, each line with what its clock runs from: counts and dates only."""
+    """queries.dry_run, each line with what its clock runs from: counts and dates only."""
     clocks = {
         (category, declaration.verbose_name_plural): str(retention.clock_label)
         for category in registry.categories()
@@ -149,7 +150,7 @@ def dry_run(*, today: date | None = None) -> list[DryRunRow]:
     }
     return [
         DryRunRow(line=line, clock_label=clocks.get((line.category, line.register), ""))
-        for line in services.dry_run(today=today)
+        for line in queries.dry_run(today=today)
     ]
 
 
@@ -333,8 +334,8 @@ def _capitalised(text: str) -> str:
 def run_steps_started_between(*, first_day: date, last_day: date) -> QuerySet[RunStep]:
     """The steps of the runs started from the start of `first_day` to the end of `last_day`
     (local time), oldest run first."""
-    start = services.start_of_local_day(first_day)
-    end = services.start_of_local_day(last_day + timedelta(days=1))
+    start = queries.start_of_local_day(first_day)
+    end = queries.start_of_local_day(last_day + timedelta(days=1))
     return (
         RunStep.objects.filter(run__started_at__gte=start, run__started_at__lt=end)
         .select_related("run")

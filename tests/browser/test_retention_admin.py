@@ -12,8 +12,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from registers.models import Lead, VisitorRegistration
+from retention.defaults import ensure_default_rules
 from retention.models import RetentionRule, RetentionRun, RunStatus, Trigger
-from retention.services import ensure_default_rules
 from tests.browser.test_accessibility import submit
 from tests.browser.test_staff_pages import PASSWORD, current_code, totp_device
 from tests.factories import StaffFactory

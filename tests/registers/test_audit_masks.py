@@ -14,7 +14,7 @@ from django.db import models
 from cases.audit import MASKED
 from consent.models import Purpose
 from registers import registry
-from retention import services
+from retention import queries, services
 from retention.models import HoldScope
 from tests.retention import records
 
@@ -55,7 +55,7 @@ def staff():
 
 
 def make_row(label: str):
-    today = services.local_today()
+    today = queries.local_today()
     if label == "registers.EventParticipant":
         return records.event_participant(today, organisation="Org")
     if label == "registers.Lead":

@@ -28,8 +28,8 @@ from registers.models import (
     VisitorRegistration,
 )
 from retention.cutoffs import latest_due_clock
+from retention.defaults import ensure_default_rules
 from retention.models import CountryPeriod, CountsFrom, RetentionRule
-from retention.services import ensure_default_rules
 from tests.factories import submit
 from trustcenter.models import OutboxMessage
 

@@ -20,8 +20,8 @@ from consent.models import ConsentState, Purpose
 from registers import registry
 from registers.models import Lead, RecruitmentEntry, VisitorRegistration
 from retention import tasks
+from retention.defaults import ensure_default_rules
 from retention.models import HoldScope, LegalHold, RetentionRule, RetentionRun, RunStatus, RunStep, Trigger
-from retention.services import ensure_default_rules
 from tests.factories import StaffFactory, submit
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from auditlog.models import LogEntry
 from django.contrib.auth.models import Permission
 
 from cases import audit
+from retention.defaults import ensure_default_rules
 from retention.models import RetentionRule
-from retention.services import ensure_default_rules
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db

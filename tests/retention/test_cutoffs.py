@@ -9,7 +9,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from retention.cutoffs import Period, add_period, is_due, kept_until, latest_due_clock
-from retention.services import local_today
+from retention.queries import local_today
 
 # Far enough from date.min and date.max that a period of up to 200 years fits on both sides;
 # a clock older than the year 1000 is not a record this portal keeps.

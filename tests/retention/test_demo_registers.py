@@ -24,7 +24,7 @@ from registers.models import (
     RecruitmentEntry,
     SupplierContact,
 )
-from retention import demo, services
+from retention import demo, queries, services
 from retention.models import LegalHold, Trigger
 from tests.factories import StaffFactory
 
@@ -62,15 +62,15 @@ def due_of(category: str, today: date) -> set[tuple[str, object]]:
     """The rows a run today would find past their period (held ones included)."""
     return {
         (step.declaration.label, pk)
-        for step in services.plan(categories=[category])
-        for pk in services.due_rows(step, today).values_list("pk", flat=True)
+        for step in queries.plan(categories=[category])
+        for pk in queries.due_rows(step, today).values_list("pk", flat=True)
     }
 
 
 def dry_run_totals() -> tuple[Counter, Counter]:
     would_go: Counter = Counter()
     held: Counter = Counter()
-    for line in services.dry_run():
+    for line in queries.dry_run():
         would_go[line.category] += line.would_go
         held[line.category] += line.held
     return would_go, held
@@ -89,9 +89,9 @@ def test_a_dry_run_on_the_demo_has_work_in_every_register_and_a_hold():
 
 def test_every_register_also_holds_rows_inside_their_period():
     load_demo_data()
-    today = services.local_today()
+    today = queries.local_today()
     counted: Counter = Counter()
-    for line in services.dry_run():
+    for line in queries.dry_run():
         counted[line.category] += line.due
     for category in REGISTER_CATEGORIES:
         inside = rows_of(category) - due_of(category, today)
@@ -115,7 +115,7 @@ OSLO = ZoneInfo("Europe/Oslo")
 def test_the_demo_counts_from_the_day_it_is_loaded_whatever_the_day(moment):
     with time_machine.travel(moment, tick=False):
         assert demo.load_register_demo(actor=StaffFactory()) is True
-        today = services.local_today()
+        today = queries.local_today()
         would_go, _held = dry_run_totals()
         for category in REGISTER_CATEGORIES:
             assert would_go[category] > 0, category
@@ -129,7 +129,7 @@ def test_three_legal_entities_one_per_country():
 
 def test_the_participant_with_followup_consent_is_not_due_though_the_event_is_past_its_year():
     load_demo_data()
-    today = services.local_today()
+    today = queries.local_today()
     kept = EventParticipant.objects.get(email=demo.FOLLOWUP_EMAIL)
     due = due_of("event_participants", today)
     assert (EventParticipant._meta.label, kept.pk) not in due
@@ -143,7 +143,7 @@ def test_the_participant_with_followup_consent_is_not_due_though_the_event_is_pa
 
 def test_accounting_keeps_one_and_lets_one_go_in_each_country():
     load_demo_data()
-    today = services.local_today()
+    today = queries.local_today()
     due = {pk for _label, pk in due_of("accounting_records", today)}
     for country in ("NO", "SE", "DK"):
         records = AccountingRecord.objects.filter(legal_entity__country=country)
@@ -157,7 +157,7 @@ def test_accounting_keeps_one_and_lets_one_go_in_each_country():
 
 def test_the_recruitment_database_follows_consent():
     load_demo_data()
-    today = services.local_today()
+    today = queries.local_today()
     due = {pk for _label, pk in due_of("recruitment_database", today)}
     states = {state.email: state for state in ConsentState.objects.filter(purpose="recruitment_database")}
     entries = list(RecruitmentEntry.objects.all())
@@ -193,7 +193,7 @@ def test_loading_twice_creates_nothing_new():
 
 def test_a_purge_leaves_what_is_inside_its_period_held_or_kept_by_consent(django_capture_on_commit_callbacks):
     load_demo_data()
-    today = services.local_today()
+    today = queries.local_today()
     inside = {category: rows_of(category) - due_of(category, today) for category in REGISTER_CATEGORIES}
     held_lead = Lead.objects.get(email=demo.HELD_EMAIL)
     kept_participant = EventParticipant.objects.get(email=demo.FOLLOWUP_EMAIL)

@@ -26,7 +26,7 @@ from registers.models import (
     RecruitmentEntry,
     SupplierContact,
 )
-from retention import services
+from retention import queries, services
 from retention.models import HoldScope, LegalHold, RetentionRule, RetentionRun, RunStatus, RunStep, Trigger
 from tests.conftest import need
 from tests.retention import records
@@ -42,7 +42,7 @@ def _postgresql():
 
 @pytest.fixture
 def today():
-    return services.local_today()
+    return queries.local_today()
 
 
 @pytest.fixture
@@ -235,7 +235,7 @@ def test_a_hold_on_a_subject_keeps_their_rows_whatever_the_case_of_the_address(t
         actor=staff, scope=HoldScope.SUBJECT, email="kari.nordmann@example.com ", reason="Claim"
     )
 
-    assert [line.held for line in services.dry_run(today=today) if line.category == "leads"] == [1]
+    assert [line.held for line in queries.dry_run(today=today) if line.category == "leads"] == [1]
     run = purge(today)
 
     assert pks(Lead) == {held.pk}
@@ -731,7 +731,7 @@ def test_the_run_log_holds_no_personal_data(today, staff):
     assert len(secrets) >= 3 * len(made) - 1
 
     run = purge(today)
-    lines = services.dry_run(today=today)
+    lines = queries.dry_run(today=today)
 
     logged = " ".join(
         str(value)
@@ -753,7 +753,7 @@ def test_a_dry_run_counts_without_deleting(today, staff):
     records.lead(cutoff + timedelta(days=1), late=False)
     services.place_hold(actor=staff, scope=HoldScope.RECORD, record=due[0], reason="Claim")
 
-    [line] = [line for line in services.dry_run(today=today) if line.category == "leads"]
+    [line] = [line for line in queries.dry_run(today=today) if line.category == "leads"]
 
     assert (line.due, line.held, line.would_go, line.cutoff) == (3, 1, 2, cutoff)
     assert Lead.objects.count() == 4

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, connections
 
 from registers.models import Lead, VisitorRegistration
-from retention import services
+from retention import queries, services
 from retention.models import RetentionRun, RunStatus, Trigger
 from tests.conftest import need
 from tests.retention import records
@@ -21,7 +21,7 @@ KEPT_PER_REGISTER = 20
 
 def test_two_runs_at_once_delete_every_expired_row_exactly_once():
     need(connection.vendor == "postgresql", "PostgreSQL")
-    today = services.local_today()
+    today = queries.local_today()
     lead_cutoff = records.cutoff("leads", today)
     visitor_cutoff = records.cutoff("visitors", today)
     expired: set[tuple[str, int]] = set()

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from registers.models import Lead
-from retention import services, tasks
+from retention import queries, services, tasks
 from retention.models import RetentionRun, RunStatus, Trigger
 from tests.retention import records
 from tests.services import celery_broker, wait_until
@@ -31,7 +31,7 @@ LEASE_SECONDS = 3
 def test_a_worker_killed_mid_purge_leaves_a_consistent_log_and_the_next_run_finishes(
     monkeypatch, settings, private_redis, smtp_server, celery_worker_process
 ):
-    today = services.local_today()
+    today = queries.local_today()
     cutoff = records.cutoff("leads", today)
     Lead.objects.bulk_create(
         Lead(

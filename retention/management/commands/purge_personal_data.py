@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from retention import services
+from retention import queries, services
 from retention.models import Trigger
 
 
@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run=False, category=None, **options):
         if dry_run:
-            for line in services.dry_run():
+            for line in queries.dry_run():
                 if category and line.category not in category:
                     continue
                 self.stdout.write(
