@@ -618,9 +618,7 @@ def postpone_deletion(*, case: Case, actor, until, reason: str) -> None:
     type's rule allows; in the case's history and the audit trail."""
     selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
     with transaction.atomic():
-        retention_services.postpone(
-            record=case, category=f"cases.{case.case_type}", until=until, reason=reason, actor=actor
-        )
+        retention_services.postpone(record=case, until=until, reason=reason, actor=actor)
         CaseEvent.objects.create(
             case=case, actor=actor, kind=CaseEventKind.DELETION_POSTPONED, data={"until": until.isoformat()}
         )

@@ -8,6 +8,7 @@ is set by staff in the admin and by imports. Retention reads it only through
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,7 +49,9 @@ class ConsentState(models.Model):
         verbose_name = _("consent state")
         verbose_name_plural = _("consent states")
         constraints = [
-            models.UniqueConstraint(fields=["email", "purpose"], name="one_state_per_subject_and_purpose")
+            models.UniqueConstraint(fields=["email", "purpose"], name="one_state_per_subject_and_purpose"),
+            # Compared as retention finds a subject (registers.registry.normalise_email).
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="consent_state_email_lower_case"),
         ]
         indexes = [models.Index(fields=["purpose", "email"], name="consent_state_by_purpose")]
 

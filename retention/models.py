@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -140,6 +141,10 @@ class LegalHold(models.Model):
         verbose_name_plural = _("legal holds")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["record_type", "record_id"], name="hold_by_record")]
+        constraints = [
+            # Compared as retention finds a subject (registers.registry.normalise_email).
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="legal_hold_email_lower_case")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_scope_display()} #{self.pk}"

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from auditlog.context import disable_auditlog
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -97,6 +98,7 @@ def run_purge(
 def _purge_step(
     run: RetentionRun, step: Step, today: date, *, batch_size: int, pause: float, subject_email: str
 ):
+    _beat(run)
     due = due_rows(step, today, subject_email=subject_email)
     takeable = not_held(due, step, today)
     held = due.count() - takeable.count()
@@ -143,13 +145,25 @@ def _purge_step(
             RunStep.objects.filter(pk=record.pk).update(
                 **{counter: F(counter) + done, "failed": F("failed") + len(set(ids) & skipped)}
             )
-            RetentionRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+            _beat(run)
         if pause:
             time.sleep(pause)
     RunStep.objects.filter(pk=record.pk).update(finished_at=timezone.now())
 
 
+def _beat(run: RetentionRun) -> None:
+    """Tells other runs this one is alive (mark_stale_runs_interrupted)."""
+    RetentionRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+
+
 def _apply(step: Step, ids: list[Any]) -> int:
+    # The run log is the proof of what a purge did; an audit entry per deleted row would add a
+    # write per row (a million for a million rows) about records that no longer exist.
+    with disable_auditlog():
+        return _delete_or_anonymise(step, ids)
+
+
+def _delete_or_anonymise(step: Step, ids: list[Any]) -> int:
     declaration = step.declaration
     rows = declaration.model._default_manager.filter(pk__in=ids)
     names = [
@@ -229,6 +243,7 @@ def _remove_orphan_files(run: RetentionRun) -> None:
             batch.append(name)
             if len(batch) >= 500:
                 _remove_unreferenced(record, batch, older_than)
+                _beat(run)
                 batch = []
         if batch:
             _remove_unreferenced(record, batch, older_than)
@@ -288,17 +303,33 @@ def place_hold(
 
 
 def lift_hold(*, hold: LegalHold, actor) -> LegalHold:
-    LegalHold.objects.filter(pk=hold.pk, lifted_at__isnull=True).update(
-        lifted_at=timezone.now(), lifted_by=actor
-    )
-    hold.refresh_from_db()
+    """Ends a hold (once; a second lift changes nothing), in the audit trail; the next run
+    takes what it kept."""
+    with transaction.atomic():
+        hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
+        if hold.lifted_at is None:
+            hold.lifted_at, hold.lifted_by = timezone.now(), actor
+            hold.save(update_fields=["lifted_at", "lifted_by"])
     return hold
 
 
-def postpone(*, record: models.Model, category: str, until: date, reason: str, actor) -> Postponement:
-    """Keeps one record past its rule until a date, no later than the rule allows."""
-    rule = RetentionRule.objects.filter(category=category).first()
-    longest = rule.max_postponement_days if rule else 0
+def categories_of(record: models.Model) -> list[str]:
+    """The retention categories a record falls in, read from its declaration."""
+    declaration = registry.declaration_for(type(record))
+    found = []
+    for retention in declaration.retention if declaration else ():
+        if retention.category:
+            found.append(retention.category)
+        elif retention.category_field:
+            found.append(f"{retention.category_prefix}{getattr(record, retention.category_field)}")
+    return found
+
+
+def postpone(*, record: models.Model, until: date, reason: str, actor) -> Postponement:
+    """Keeps one record past its rule until a date, no later than the strictest of the rules
+    of the categories it falls in allows (none: not at all)."""
+    rules = RetentionRule.objects.filter(category__in=categories_of(record))
+    longest = min((rule.max_postponement_days for rule in rules), default=0)
     if not reason.strip():
         raise ValidationError({"reason": [_("Say why the deletion is postponed.")]})
     if until <= local_today():

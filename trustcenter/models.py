@@ -5,6 +5,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken
@@ -22,12 +23,13 @@ from registers.registry import Notice, Retention, exempt, personal_data
         recipients=_("The e-mail provider as processor."),
     ),
     retention=(
-        # The body is blanked once sent; the recipient goes after this period.
+        # The body is blanked once sent; the recipient (and the body of a message given up)
+        # goes after this period.
         Retention(
             category="outbox",
-            clock="sent_at",
-            clock_label=_("sent"),
-            eligible=Q(sent_at__isnull=False),
+            clock=lambda: Coalesce(models.F("sent_at"), models.F("failed_at")),
+            clock_label=_("sent or given up"),
+            eligible=Q(sent_at__isnull=False) | Q(failed_at__isnull=False),
         ),
     ),
     subject_email=("recipient",),

@@ -81,7 +81,6 @@ def make_row(label: str):
     if label == "retention.Postponement":
         return services.postpone(
             record=records.lead(today),
-            category="leads",
             until=today + timedelta(days=10),
             reason="Pending claim",
             actor=staff(),

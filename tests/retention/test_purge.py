@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -244,16 +244,20 @@ def test_a_hold_on_a_subject_keeps_their_rows_whatever_the_case_of_the_address(t
     assert (step.deleted, step.held) == (1, 1)
 
 
-def test_a_subject_hold_stored_as_typed_still_matches_any_case_of_the_address(today, staff):
-    """A hold made without the service (an import, the shell, data from before the form
-    normalised addresses) holds as well: the comparison ignores case on both sides."""
-    held = records.lead(records.cutoff("leads", today), email="per.hansen@example.com")
-    LegalHold.objects.create(
-        scope=HoldScope.SUBJECT, email="Per.Hansen@Example.com", reason="Claim", created_by=staff
+def test_a_subject_hold_matches_the_address_whatever_its_case_and_none_is_stored_otherwise(today, staff):
+    """Addresses are compared lower-case on both sides; the database refuses a hold stored any
+    other way (an import, the shell), so that no hold silently holds nothing."""
+    held = records.lead(records.cutoff("leads", today), email="Per.Hansen@example.com")
+    services.place_hold(
+        actor=staff, scope=HoldScope.SUBJECT, email=" per.hansen@EXAMPLE.com ", reason="Claim"
     )
     run = purge(today)
     assert Lead.objects.filter(pk=held.pk).exists()
     assert step_of(run, "leads").held == 1
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LegalHold.objects.create(
+            scope=HoldScope.SUBJECT, email="Per.Hansen@Example.com", reason="Claim", created_by=staff
+        )
 
 
 def test_a_hold_on_a_record_keeps_that_record(today, staff):
@@ -394,7 +398,6 @@ def test_staff_postpone_a_cases_deletion_up_to_the_rules_maximum(today, staff):
     with pytest.raises(ValidationError):
         services.postpone(
             record=postponed,
-            category=rule.category,
             until=today + timedelta(days=61),
             reason="Claim",
             actor=staff,
@@ -402,14 +405,12 @@ def test_staff_postpone_a_cases_deletion_up_to_the_rules_maximum(today, staff):
     with pytest.raises(ValidationError):
         services.postpone(
             record=postponed,
-            category=rule.category,
             until=today + timedelta(days=30),
             reason=" ",
             actor=staff,
         )
     services.postpone(
         record=postponed,
-        category=rule.category,
         until=today + timedelta(days=60),
         reason="Claim",
         actor=staff,
