@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from django.db.models import Expression, Model, Q
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 ModelT = TypeVar("ModelT", bound=type[Model])
 
@@ -35,7 +36,7 @@ class Notice:
     data_subjects: str | Promise
     source: str | Promise
     recipients: str | Promise
-    transfers: str | Promise = "None outside the EEA."
+    transfers: str | Promise = gettext_lazy("None outside the EEA.")
 
 
 @dataclass(frozen=True)
