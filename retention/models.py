@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 from registers.models import Country
 from registers.registry import Notice, personal_data
@@ -28,6 +29,15 @@ class Action(models.TextChoices):
 class CountsFrom(models.TextChoices):
     CLOCK = "clock", _("the record's own date")
     CALENDAR_YEAR_END = "calendar_year_end", _("the end of the calendar year of that date")
+
+
+def period_text(amount: int, unit: str) -> str:
+    """ "1 year", "3 years", "90 days", in the current language."""
+    if unit == "days":
+        return ngettext("%(count)d day", "%(count)d days", amount) % {"count": amount}
+    if unit == "months":
+        return ngettext("%(count)d month", "%(count)d months", amount) % {"count": amount}
+    return ngettext("%(count)d year", "%(count)d years", amount) % {"count": amount}
 
 
 class RetentionRule(models.Model):
@@ -55,7 +65,7 @@ class RetentionRule(models.Model):
         return Period(self.period_amount, self.period_unit)
 
     def describe(self) -> str:
-        return f"{self.period_amount} {self.get_period_unit_display()}"
+        return period_text(self.period_amount, self.period_unit)
 
 
 class CountryPeriod(models.Model):
@@ -194,7 +204,7 @@ class Trigger(models.TextChoices):
 
 
 class RunStatus(models.TextChoices):
-    RUNNING = "running", _("Running")
+    RUNNING = "running", pgettext_lazy("a purge run", "Running")
     FINISHED = "finished", _("Finished")
     FAILED = "failed", _("Failed")
     INTERRUPTED = "interrupted", _("Interrupted")

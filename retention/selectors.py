@@ -24,19 +24,11 @@ from registers.registry import Declaration
 
 from . import queries
 from .defaults import ensure_default_rules
-from .models import Action, CountsFrom, RetentionRule, RunStep
+from .models import Action, CountsFrom, RetentionRule, RunStep, period_text
 
 # Categories whose records the overview only counts: when whistleblowing reports were closed,
 # or that some are about to go, is itself something only the whistleblowing team should know.
 COUNT_ONLY_CATEGORIES = frozenset({"cases.whistleblowing"})
-
-
-def period_text(amount: int, unit: str) -> str:
-    if unit == "days":
-        return ngettext("%(count)d day", "%(count)d days", amount) % {"count": amount}
-    if unit == "months":
-        return ngettext("%(count)d month", "%(count)d months", amount) % {"count": amount}
-    return ngettext("%(count)d year", "%(count)d years", amount) % {"count": amount}
 
 
 def _as_date(value: date | datetime | None) -> date | None:
