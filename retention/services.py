@@ -17,10 +17,10 @@ from typing import Any
 from auditlog.context import disable_auditlog
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.files.storage import default_storage
-from django.db import models, transaction
-from django.db.models import F
+from django.db import DatabaseError, connection, models, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -109,46 +109,119 @@ def _purge_step(
         country=step.country,
         defaults={"cutoff": step.cutoff(today), "held": held},
     )
-    skipped: set[Any] = set()  # rows that failed in this run: bounded by the failures
+    counter = "anonymised" if step.action == Action.ANONYMISE else "deleted"
+    one_statement = _deletes_in_one_statement(step)
+    last_pk: Any = None
+    last_beat = time.monotonic()
     while True:
-        with transaction.atomic():
-            claim = takeable.exclude(pk__in=skipped) if skipped else takeable
-            ids = list(
-                claim.order_by("pk")
-                .select_for_update(skip_locked=True, of=("self",))
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            try:
-                with transaction.atomic():
-                    done = _apply(step, ids)
-            except Exception as error:  # noqa: BLE001
-                logger.warning(
-                    "Retention batch in %s failed (%s); trying its rows one by one",
-                    step.category,
-                    type(error).__name__,
+        # Keyset: each claim starts after the last batch, not at the first key (deleted rows
+        # stay in the index until vacuum, and rows that failed stay where they are).
+        claim = takeable if last_pk is None else takeable.filter(pk__gt=last_pk)
+        try:
+            with transaction.atomic():
+                if one_statement:
+                    ids, names = _claim_and_delete(claim, step, batch_size)
+                    done, failed = len(ids), 0
+                    remove_files_on_commit(names=names)
+                else:
+                    ids = list(
+                        claim.order_by("pk")
+                        .select_for_update(skip_locked=True, of=("self",))
+                        .values_list("pk", flat=True)[:batch_size]
+                    )
+                    done, failed = _apply_batch(step, ids)
+                if not ids:
+                    break
+                last_pk = max(ids)
+                RunStep.objects.filter(pk=record.pk).update(
+                    **{counter: F(counter) + done, "failed": F("failed") + failed}
                 )
-                done = 0
-                for pk in ids:
-                    try:
-                        with transaction.atomic():
-                            done += _apply(step, [pk])
-                    except Exception as row_error:  # noqa: BLE001
-                        logger.warning(
-                            "Retention of one %s row failed: %s",
-                            step.declaration.label,
-                            type(row_error).__name__,
-                        )
-                        skipped.add(pk)
-            counter = "anonymised" if step.action == Action.ANONYMISE else "deleted"
-            RunStep.objects.filter(pk=record.pk).update(
-                **{counter: F(counter) + done, "failed": F("failed") + len(set(ids) & skipped)}
+                if time.monotonic() - last_beat >= _beat_interval():
+                    _beat(run)
+                    last_beat = time.monotonic()
+        except DatabaseError as error:
+            if not one_statement:
+                raise
+            # The one statement failed (a row something still refers to): the batch rolled
+            # back whole; the rest goes row by row, so that one row cannot stop the others.
+            logger.warning(
+                "Retention in %s falls back to batches of rows (%s)", step.category, type(error).__name__
             )
-            _beat(run)
+            one_statement = False
+            continue
         if pause:
             time.sleep(pause)
     RunStep.objects.filter(pk=record.pk).update(finished_at=timezone.now())
+
+
+def _beat_interval() -> float:
+    return min(5.0, settings.TRUSTCENTER_RETENTION_RUN_LEASE_SECONDS / 3)
+
+
+def _deletes_in_one_statement(step: Step) -> bool:
+    """Rows that only need deleting, that nothing refers to, with no deletion of their own, on
+    PostgreSQL: claimed and deleted by one `DELETE ... RETURNING` (the purge's common case,
+    at the speed of hand-written SQL)."""
+    model = step.declaration.model
+    return (
+        connection.vendor == "postgresql"
+        and step.action == Action.DELETE
+        and step.declaration.delete is None
+        and not model._meta.related_objects
+    )
+
+
+def _claim_and_delete(claim: QuerySet, step: Step, batch_size: int) -> tuple[list[Any], list[str]]:
+    """Deletes the next batch of claimable rows (`FOR UPDATE SKIP LOCKED`: never a row another
+    run holds) and returns their keys and the names of their files."""
+    model = step.declaration.model
+    batch = claim.order_by("pk").select_for_update(skip_locked=True, of=("self",)).values("pk")[:batch_size]
+    try:
+        select, params = batch.query.get_compiler(using=batch.db).as_sql()
+    except EmptyResultSet:  # nothing can match (a category under a hold)
+        return [], []
+    quote = connection.ops.quote_name
+    fields: list[Any] = [
+        model._meta.pk,
+        *(model._meta.get_field(name) for name in step.declaration.file_fields),
+    ]
+    columns = [field.column for field in fields]
+    pk = quote(columns[0])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {quote(model._meta.db_table)} WHERE {pk} IN ({select}) "
+            f"RETURNING {', '.join(quote(column) for column in columns)}",
+            params,
+        )
+        rows = cursor.fetchall()
+    return [row[0] for row in rows], [name for row in rows for name in row[1:] if name]
+
+
+def _apply_batch(step: Step, ids: list[Any]) -> tuple[int, int]:
+    """Deletes or anonymises a batch; if it fails, row by row, so that one row cannot keep the
+    others. Returns how many were done and how many failed."""
+    if not ids:
+        return 0, 0
+    try:
+        with transaction.atomic():
+            return _apply(step, ids), 0
+    except Exception as error:  # noqa: BLE001
+        logger.warning(
+            "Retention batch in %s failed (%s); trying its rows one by one",
+            step.category,
+            type(error).__name__,
+        )
+    done = failed = 0
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                done += _apply(step, [pk])
+        except Exception as row_error:  # noqa: BLE001
+            logger.warning(
+                "Retention of one %s row failed: %s", step.declaration.label, type(row_error).__name__
+            )
+            failed += 1
+    return done, failed
 
 
 def _beat(run: RetentionRun) -> None:

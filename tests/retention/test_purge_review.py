@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from registers.models import Lead
+from registers.models import Lead, VisitorRegistration
 from retention import queries, services
 from retention.models import HoldScope, RetentionRule, Trigger
 from tests.conftest import need
@@ -77,3 +77,27 @@ def test_a_postponement_follows_the_rule_of_the_records_own_category(today, staf
     )
     assert postponement.until == today + timedelta(days=10)
     assert services.categories_of(lead) == ["leads"]
+
+
+def test_a_row_the_database_refuses_to_delete_fails_alone_and_the_rest_still_go(today):
+    """The common case deletes a batch in one statement; when the database refuses it (here a
+    trigger refuses one row), the batch rolls back whole and goes again row by row."""
+    expired = [records.visitor(records.cutoff("visitors", today)) for _ in range(6)]
+    stuck = expired[2]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_one_visitor() RETURNS trigger AS $$ BEGIN "
+            f"IF OLD.id = {int(stuck.pk)} THEN RAISE EXCEPTION 'kept by the test'; END IF; RETURN OLD; "
+            "END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse_one_visitor BEFORE DELETE ON registers_visitorregistration "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_one_visitor()"
+        )
+    run = services.run_purge(
+        trigger=Trigger.MANUAL, today=today, pause_seconds=0, batch_size=4, categories=["visitors"]
+    )
+    step = run.steps.get(category="visitors")
+    assert (step.deleted, step.failed) == (5, 1)
+    assert list(VisitorRegistration.objects.values_list("pk", flat=True)) == [stuck.pk]
+    assert run.status == "failed"
