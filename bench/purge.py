@@ -19,8 +19,8 @@ the expired rows and their files are gone:
 - purge: `retention.services.run_purge(trigger=schedule)` as the nightly job runs it (every
   rule, then the sweep of orphan files), at full speed (pause 0), batch size from the settings;
 - baseline: per register, `DELETE ... WHERE id IN (SELECT id ... <expired and not kept by
-  consent> ORDER BY id LIMIT <batch>)` in autocommit, the job applications' `RETURNING cv`
-  files unlinked after each batch commits.
+  consent> AND id > <last batch's largest> ORDER BY id LIMIT <batch>) RETURNING id` in
+  autocommit, the job applications' `RETURNING cv` files unlinked after each batch commits.
 
 Then, at the larger size, the purge at its configured pace (TRUSTCENTER_RETENTION_BATCH_SIZE and
 TRUSTCENTER_RETENTION_PAUSE_SECONDS, the production setting) while gunicorn serves the report form
@@ -176,23 +176,26 @@ BASELINE_SQL = {
             SELECT p.id FROM registers_eventparticipant p JOIN registers_event e ON e.id = p.event_id
             WHERE e.ends_on <= %(cutoff)s AND NOT EXISTS (
                 SELECT 1 FROM consent_consentstate c WHERE c.purpose = 'event_followup'
-                AND c.email = lower(p.email) AND c.withdrawn_at IS NULL)
-            ORDER BY p.id LIMIT %(batch)s)""",
+                AND c.email = lower(p.email) AND c.withdrawn_at IS NULL) AND p.id > %(after)s
+            ORDER BY p.id LIMIT %(batch)s)
+        RETURNING id""",
     "leads": """
         DELETE FROM registers_lead WHERE id IN (
             SELECT l.id FROM registers_lead l WHERE l.created_at < %(before)s AND NOT EXISTS (
                 SELECT 1 FROM consent_consentstate c WHERE c.purpose = 'lead_registration'
-                AND c.email = lower(l.email) AND c.withdrawn_at IS NULL)
-            ORDER BY l.id LIMIT %(batch)s)""",
+                AND c.email = lower(l.email) AND c.withdrawn_at IS NULL) AND l.id > %(after)s
+            ORDER BY l.id LIMIT %(batch)s)
+        RETURNING id""",
     "visitors": """
         DELETE FROM registers_visitorregistration WHERE id IN (
-            SELECT id FROM registers_visitorregistration WHERE visited_at < %(before)s
-            ORDER BY id LIMIT %(batch)s)""",
+            SELECT id FROM registers_visitorregistration WHERE visited_at < %(before)s AND id > %(after)s
+            ORDER BY id LIMIT %(batch)s)
+        RETURNING id""",
     "job_applications": """
         DELETE FROM registers_jobapplication WHERE id IN (
-            SELECT id FROM registers_jobapplication WHERE process_closed_on <= %(cutoff)s
+            SELECT id FROM registers_jobapplication WHERE process_closed_on <= %(cutoff)s AND id > %(after)s
             ORDER BY id LIMIT %(batch)s)
-        RETURNING cv""",
+        RETURNING id, cv""",
 }
 
 
@@ -206,14 +209,17 @@ def child_baseline(database: str, upload_dir: Path, batch_size: int, cutoffs: di
     with conn.cursor() as cursor:
         for register in REGISTERS:
             deleted[register] = 0
-            parameters = {**cutoffs[register], "batch": batch_size}
+            parameters = {**cutoffs[register], "batch": batch_size, "after": 0}
             while True:
+                # Keyset, as a careful hand would write it: each batch starts after the last.
                 cursor.execute(BASELINE_SQL[register], parameters)
                 if not cursor.rowcount:
                     break
                 deleted[register] += cursor.rowcount
-                if cursor.description:  # RETURNING cv: the batch has committed, its files go
-                    for (name,) in cursor.fetchall():
+                returned = cursor.fetchall()
+                parameters["after"] = max(row[0] for row in returned)
+                if len(returned[0]) > 1:  # RETURNING cv: the batch has committed, its files go
+                    for _id, name in returned:
                         if name:
                             try:
                                 os.unlink(upload_dir / name)

@@ -11,6 +11,7 @@ A run that dies leaves a log that matches what it did; the next run takes the re
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -111,19 +112,20 @@ def _purge_step(
     )
     counter = "anonymised" if step.action == Action.ANONYMISE else "deleted"
     one_statement = _deletes_in_one_statement(step)
-    last_pk: Any = None
+    statement = _delete_statement(takeable, step, batch_size) if one_statement else None
+    last_pk: Any = 0 if one_statement else None
     last_beat = time.monotonic()
     while True:
-        # Keyset: each claim starts after the last batch, not at the first key (deleted rows
-        # stay in the index until vacuum, and rows that failed stay where they are).
-        claim = takeable if last_pk is None else takeable.filter(pk__gt=last_pk)
         try:
             with transaction.atomic():
                 if one_statement:
-                    ids, names = _claim_and_delete(claim, step, batch_size)
+                    ids, names = _claim_and_delete(statement, after=last_pk)
                     done, failed = len(ids), 0
                     remove_files_on_commit(names=names)
                 else:
+                    # Keyset: each claim starts after the last batch, not at the first key
+                    # (deleted rows stay in the index until vacuum; failed rows stay put).
+                    claim = takeable if last_pk is None else takeable.filter(pk__gt=last_pk)
                     ids = list(
                         claim.order_by("pk")
                         .select_for_update(skip_locked=True, of=("self",))
@@ -136,9 +138,6 @@ def _purge_step(
                 RunStep.objects.filter(pk=record.pk).update(
                     **{counter: F(counter) + done, "failed": F("failed") + failed}
                 )
-                if time.monotonic() - last_beat >= _beat_interval():
-                    _beat(run)
-                    last_beat = time.monotonic()
         except DatabaseError as error:
             if not one_statement:
                 raise
@@ -147,8 +146,15 @@ def _purge_step(
             logger.warning(
                 "Retention in %s falls back to batches of rows (%s)", step.category, type(error).__name__
             )
-            one_statement = False
+            one_statement, last_pk = False, None
             continue
+        if time.monotonic() - last_beat >= _beat_interval():
+            _beat(run)
+            last_beat = time.monotonic()
+            # Holds placed meanwhile count from here on.
+            takeable = not_held(due, step, today)
+            if one_statement:
+                statement = _delete_statement(takeable, step, batch_size)
         if pause:
             time.sleep(pause)
     RunStep.objects.filter(pk=record.pk).update(finished_at=timezone.now())
@@ -159,40 +165,67 @@ def _beat_interval() -> float:
 
 
 def _deletes_in_one_statement(step: Step) -> bool:
-    """Rows that only need deleting, that nothing refers to, with no deletion of their own, on
-    PostgreSQL: claimed and deleted by one `DELETE ... RETURNING` (the purge's common case,
-    at the speed of hand-written SQL)."""
+    """Rows that only need deleting, that nothing refers to, with no deletion of their own and a
+    whole-number key, on PostgreSQL: claimed and deleted by one `DELETE ... RETURNING` (the
+    purge's common case, near the speed of hand-written SQL)."""
     model = step.declaration.model
     return (
         connection.vendor == "postgresql"
         and step.action == Action.DELETE
         and step.declaration.delete is None
         and not model._meta.related_objects
+        and isinstance(model._meta.pk, models.AutoField | models.BigAutoField)
     )
 
 
-def _claim_and_delete(claim: QuerySet, step: Step, batch_size: int) -> tuple[list[Any], list[str]]:
-    """Deletes the next batch of claimable rows (`FOR UPDATE SKIP LOCKED`: never a row another
-    run holds) and returns their keys and the names of their files."""
+# Stands for "the last batch's largest key" in the compiled statement; no key is negative.
+_AFTER = -7_301_512_345_678
+
+
+@dataclass(frozen=True)
+class DeleteStatement:
+    sql: str
+    params: tuple[Any, ...]
+
+    def with_after(self, after: Any) -> list[Any]:
+        return [after if param == _AFTER else param for param in self.params]
+
+
+def _delete_statement(takeable: QuerySet, step: Step, batch_size: int) -> DeleteStatement | None:
+    """The batch's `DELETE`, compiled once (the ORM builds the claim; only the key it starts
+    after changes from batch to batch). None where nothing can match (a category on hold)."""
     model = step.declaration.model
-    batch = claim.order_by("pk").select_for_update(skip_locked=True, of=("self",)).values("pk")[:batch_size]
+    batch = (
+        takeable.filter(pk__gt=_AFTER)
+        .order_by("pk")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values("pk")[:batch_size]
+    )
     try:
-        select, params = batch.query.get_compiler(using=batch.db).as_sql()
-    except EmptyResultSet:  # nothing can match (a category under a hold)
-        return [], []
+        with transaction.atomic():  # the ORM compiles FOR UPDATE only inside one
+            select, params = batch.query.get_compiler(using=batch.db).as_sql()
+    except EmptyResultSet:
+        return None
     quote = connection.ops.quote_name
     fields: list[Any] = [
         model._meta.pk,
         *(model._meta.get_field(name) for name in step.declaration.file_fields),
     ]
-    columns = [field.column for field in fields]
-    pk = quote(columns[0])
+    returning = ", ".join(quote(field.column) for field in fields)
+    sql = (
+        f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(fields[0].column)} IN ({select}) "
+        f"RETURNING {returning}"
+    )
+    return DeleteStatement(sql, tuple(params))
+
+
+def _claim_and_delete(statement: DeleteStatement | None, *, after: Any) -> tuple[list[Any], list[str]]:
+    """Deletes the next batch of claimable rows (`FOR UPDATE SKIP LOCKED`: never a row another
+    run holds) and returns their keys and the names of their files."""
+    if statement is None:
+        return [], []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {quote(model._meta.db_table)} WHERE {pk} IN ({select}) "
-            f"RETURNING {', '.join(quote(column) for column in columns)}",
-            params,
-        )
+        cursor.execute(statement.sql, statement.with_after(after))
         rows = cursor.fetchall()
     return [row[0] for row in rows], [name for row in rows for name in row[1:] if name]
 
