@@ -8,6 +8,7 @@ also adds to the run's counters, and removes the batch's files once that transac
 A run that dies leaves a log that matches what it did; the next run takes the rest.
 """
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -102,7 +103,8 @@ def _purge_step(
     _beat(run)
     due = due_rows(step, today, subject_email=subject_email)
     takeable = not_held(due, step, today)
-    held = due.count() - takeable.count()
+    # Counting a million rows takes a while: only where a hold or postponement could apply.
+    held = 0 if takeable is due else due.count() - takeable.count()
     record, _created = RunStep.objects.get_or_create(
         run=run,
         category=step.category,
@@ -116,38 +118,38 @@ def _purge_step(
     last_pk: Any = 0 if one_statement else None
     last_beat = time.monotonic()
     while True:
-        try:
+        if one_statement:
+            try:
+                ids, names = _claim_delete_and_count(statement, after=last_pk, step_id=record.pk)
+            except DatabaseError as error:
+                # The statement failed whole (a row something still refers to); the rest goes
+                # row by row, so that one row cannot stop the others.
+                logger.warning(
+                    "Retention in %s falls back to batches of rows (%s)", step.category, type(error).__name__
+                )
+                one_statement, last_pk = False, None
+                continue
+            if not ids:
+                break
+            remove_files_on_commit(names=names)
+            last_pk = max(ids)
+        else:
             with transaction.atomic():
-                if one_statement:
-                    ids, names = _claim_and_delete(statement, after=last_pk)
-                    done, failed = len(ids), 0
-                    remove_files_on_commit(names=names)
-                else:
-                    # Keyset: each claim starts after the last batch, not at the first key
-                    # (deleted rows stay in the index until vacuum; failed rows stay put).
-                    claim = takeable if last_pk is None else takeable.filter(pk__gt=last_pk)
-                    ids = list(
-                        claim.order_by("pk")
-                        .select_for_update(skip_locked=True, of=("self",))
-                        .values_list("pk", flat=True)[:batch_size]
-                    )
-                    done, failed = _apply_batch(step, ids)
+                # Keyset: each claim starts after the last batch, not at the first key
+                # (deleted rows stay in the index until vacuum; failed rows stay put).
+                claim = takeable if last_pk is None else takeable.filter(pk__gt=last_pk)
+                ids = list(
+                    claim.order_by("pk")
+                    .select_for_update(skip_locked=True, of=("self",))
+                    .values_list("pk", flat=True)[:batch_size]
+                )
                 if not ids:
                     break
+                done, failed = _apply_batch(step, ids)
                 last_pk = max(ids)
                 RunStep.objects.filter(pk=record.pk).update(
                     **{counter: F(counter) + done, "failed": F("failed") + failed}
                 )
-        except DatabaseError as error:
-            if not one_statement:
-                raise
-            # The one statement failed (a row something still refers to): the batch rolled
-            # back whole; the rest goes row by row, so that one row cannot stop the others.
-            logger.warning(
-                "Retention in %s falls back to batches of rows (%s)", step.category, type(error).__name__
-            )
-            one_statement, last_pk = False, None
-            continue
         if time.monotonic() - last_beat >= _beat_interval():
             _beat(run)
             last_beat = time.monotonic()
@@ -219,14 +221,25 @@ def _delete_statement(takeable: QuerySet, step: Step, batch_size: int) -> Delete
     return DeleteStatement(sql, tuple(params))
 
 
-def _claim_and_delete(statement: DeleteStatement | None, *, after: Any) -> tuple[list[Any], list[str]]:
+def _claim_delete_and_count(
+    statement: DeleteStatement | None, *, after: Any, step_id: int
+) -> tuple[list[Any], list[str]]:
     """Deletes the next batch of claimable rows (`FOR UPDATE SKIP LOCKED`: never a row another
-    run holds) and returns their keys and the names of their files."""
+    run holds) and adds them to the run's count, in one statement (so one transaction, and one
+    round trip); returns their keys and the names of their files."""
     if statement is None:
         return [], []
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, statement.with_after(after))
-        rows = cursor.fetchall()
+    quote = connection.ops.quote_name
+    sql = (
+        f"WITH batch AS ({statement.sql}), counted AS ("
+        f"UPDATE {quote(RunStep._meta.db_table)} SET deleted = deleted + (SELECT count(*) FROM batch) "
+        f"WHERE id = %s) SELECT * FROM batch"
+    )
+    # Inside a caller's transaction, a savepoint keeps a failure from spoiling it.
+    with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*statement.with_after(after), step_id])
+            rows = cursor.fetchall()
     return [row[0] for row in rows], [name for row in rows for name in row[1:] if name]
 
 
