@@ -203,6 +203,14 @@ class RegisterResource(resources.ModelResource):
 PERSON_FIELDS = ("id", "full_name", "email", "phone", "legal_entity", "created_at")
 
 
+class PersonalRecordResource(RegisterResource):
+    """A register of people (registers.models.PersonalRecord): its e-mail normalised, its legal
+    entity by name."""
+
+    email = email_field()
+    legal_entity = legal_entity_field()
+
+
 class LegalEntityResource(RegisterResource):
     class Meta:
         model = models.LegalEntity
@@ -219,9 +227,7 @@ class EventResource(RegisterResource):
         clean_model_instances = True
 
 
-class EventParticipantResource(RegisterResource):
-    email = email_field()
-    legal_entity = legal_entity_field()
+class EventParticipantResource(PersonalRecordResource):
     event = fields.Field(
         attribute="event", column_name="event", widget=NamedForeignKeyWidget(models.Event, field="pk")
     )
@@ -232,80 +238,56 @@ class EventParticipantResource(RegisterResource):
         clean_model_instances = True
 
 
-class LeadResource(RegisterResource):
-    email = email_field()
-    legal_entity = legal_entity_field()
-
+class LeadResource(PersonalRecordResource):
     class Meta:
         model = models.Lead
         fields = (*PERSON_FIELDS, "company", "job_title", "source")
         clean_model_instances = True
 
 
-class InquiryResource(RegisterResource):
-    email = email_field()
-    legal_entity = legal_entity_field()
-
+class InquiryResource(PersonalRecordResource):
     class Meta:
         model = models.Inquiry
         fields = (*PERSON_FIELDS, "company", "question", "answered_at")
         clean_model_instances = True
 
 
-class CustomerContactResource(RegisterResource):
-    email = email_field()
-    legal_entity = legal_entity_field()
-
+class CustomerContactResource(PersonalRecordResource):
     class Meta:
         model = models.CustomerContact
         fields = (*PERSON_FIELDS, "company", "role", "relationship_ended_on")
         clean_model_instances = True
 
 
-class SupplierContactResource(RegisterResource):
-    email = email_field()
-    legal_entity = legal_entity_field()
-
+class SupplierContactResource(PersonalRecordResource):
     class Meta:
         model = models.SupplierContact
         fields = (*PERSON_FIELDS, "company", "role", "relationship_ended_on")
         clean_model_instances = True
 
 
-class JobApplicationResource(RegisterResource):
-    email = email_field()
-    legal_entity = legal_entity_field()
-
+class JobApplicationResource(PersonalRecordResource):
     class Meta:
         model = models.JobApplication
         fields = (*PERSON_FIELDS, "position", "cover_letter", "process_closed_on")
         clean_model_instances = True
 
 
-class RecruitmentEntryResource(RegisterResource):
-    email = email_field()
-    legal_entity = legal_entity_field()
-
+class RecruitmentEntryResource(PersonalRecordResource):
     class Meta:
         model = models.RecruitmentEntry
         fields = (*PERSON_FIELDS, "skills")
         clean_model_instances = True
 
 
-class AccountingRecordResource(RegisterResource):
-    email = email_field()
-    legal_entity = legal_entity_field()
-
+class AccountingRecordResource(PersonalRecordResource):
     class Meta:
         model = models.AccountingRecord
         fields = (*PERSON_FIELDS, "voucher_number", "fiscal_year_end", "amount", "description")
         clean_model_instances = True
 
 
-class VisitorRegistrationResource(RegisterResource):
-    email = email_field()
-    legal_entity = legal_entity_field()
-
+class VisitorRegistrationResource(PersonalRecordResource):
     class Meta:
         model = models.VisitorRegistration
         fields = (*PERSON_FIELDS, "company", "host_name", "visited_at")
