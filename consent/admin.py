@@ -8,14 +8,17 @@ from functools import partial
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from registers.registry import normalise_email
 from retention import services as retention_services
 
-from .models import ConsentState
+from . import selectors, services
+from .models import ConsentPurpose, ConsentState, PurposeVersion, PurposeWording
 
 
 class ConsentStateForm(forms.ModelForm):
@@ -49,3 +52,79 @@ class ConsentStateAdmin(admin.ModelAdmin):
             transaction.on_commit(
                 partial(retention_services.consent_withdrawn, email=obj.email, purpose=obj.purpose)
             )
+
+
+class WordingInline(admin.StackedInline):
+    model = PurposeWording
+    extra = 4
+    max_num = len(settings.LANGUAGES)
+    fields = ["language", "title", "text"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None  # a published version's wording never changes
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PurposeVersion)
+class PurposeVersionAdmin(admin.ModelAdmin):
+    """Publishing a version: its wording in the languages it is offered in. Published versions
+    are read only; a change of wording is a new version (services.publish_version)."""
+
+    inlines = [WordingInline]
+    list_display = ["purpose", "number", "published_at", "languages"]
+    list_filter = ["purpose"]
+    fields = ["purpose", "number", "published_at"]
+    readonly_fields = ["number", "published_at"]
+
+    @admin.display(description=_("languages"))
+    def languages(self, version: PurposeVersion) -> str:
+        return ", ".join(version.wordings.values_list("language", flat=True))
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: PurposeVersion, form: Any, change: bool) -> None:
+        if not change:
+            obj.number = services.next_version_number(purpose=obj.purpose)
+        super().save_model(request, obj, form, change)
+
+
+class VersionInline(admin.TabularInline):
+    model = PurposeVersion
+    fields = ["number", "published_at"]
+    readonly_fields = ["number", "published_at"]
+    extra = 0
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ConsentPurpose)
+class ConsentPurposeAdmin(admin.ModelAdmin):
+    list_display = ["slug", "current_version", "offered_in", "new_versions_need_fresh_consent"]
+    fields = ["slug", "new_versions_need_fresh_consent"]
+    inlines = [VersionInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["slug"] if obj else []
+
+    @admin.display(description=_("current version"))
+    def current_version(self, purpose: ConsentPurpose) -> str:
+        version = selectors.current_version(purpose=purpose)
+        return str(version.number) if version else "-"
+
+    @admin.display(description=_("offered in"))
+    def offered_in(self, purpose: ConsentPurpose) -> str:
+        return ", ".join(sorted(selectors.offered_languages(purpose=purpose))) or "-"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -6,13 +6,14 @@ is set by staff in the admin and by imports. Retention reads it only through
 `consent.selectors`, so that the ledger can replace what is behind them.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registers.registry import Notice, personal_data
+from registers.registry import Notice, exempt, personal_data
 
 
 class Purpose(models.TextChoices):
@@ -60,3 +61,68 @@ class ConsentState(models.Model):
 
 
 STANDING = Q(withdrawn_at__isnull=True)
+
+
+class ConsentPurpose(models.Model):
+    """A purpose people are asked to consent to (DESIGN.md §1), with versioned wording. What a
+    person agreed to is the wording of one version; a new version never changes an old one."""
+
+    slug = models.CharField(_("purpose"), max_length=40, choices=Purpose.choices, unique=True)
+    new_versions_need_fresh_consent = models.BooleanField(
+        _("a new version needs fresh consent"),
+        default=False,
+        help_text=_(
+            "If set, the earlier consent keeps covering what it agreed to until the person answers the new wording."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("consent purpose")
+        verbose_name_plural = _("consent purposes")
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.get_slug_display()
+
+
+class PurposeVersion(models.Model):
+    """One version of a purpose's wording, in the languages it was written in. Never changed
+    once published: a change of wording is a new version."""
+
+    purpose = models.ForeignKey(ConsentPurpose, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    published_at = models.DateTimeField(_("published"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("wording version")
+        verbose_name_plural = _("wording versions")
+        ordering = ["purpose", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["purpose", "number"], name="one_version_number_per_purpose")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} v{self.number}"
+
+
+class PurposeWording(models.Model):
+    version = models.ForeignKey(PurposeVersion, on_delete=models.PROTECT, related_name="wordings")
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    title = models.CharField(_("title"), max_length=200)
+    text = models.TextField(_("wording"))
+
+    class Meta:
+        verbose_name = _("wording")
+        verbose_name_plural = _("wordings")
+        ordering = ["version", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "language"], name="one_wording_per_language")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.language})"
+
+
+exempt(
+    "consent.PurposeWording", reason="What people are asked to agree to: the company's words, about no one."
+)

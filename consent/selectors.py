@@ -9,7 +9,7 @@ from django.db.models.functions import Lower
 
 from registers.registry import normalise_email
 
-from .models import ConsentState
+from .models import ConsentPurpose, ConsentState, PurposeVersion, PurposeWording
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,21 @@ def consent_withdrawn(*, purpose: str, email_path: str) -> Exists:
 def consent_given_at(*, purpose: str, email_path: str) -> Subquery:
     """For a queryset of records: when the subject's standing consent was given (renewed), or NULL."""
     return Subquery(_states(purpose, email_path).filter(withdrawn_at__isnull=True).values("given_at")[:1])
+
+
+# What the purposes say now (the admin; later the self-service page, the banner, the API).
+def current_version(*, purpose: ConsentPurpose) -> PurposeVersion | None:
+    return purpose.versions.order_by("-number").first()
+
+
+def offered_languages(*, purpose: ConsentPurpose) -> set[str]:
+    """The languages a purpose can be offered in: those its current version is written in."""
+    version = current_version(purpose=purpose)
+    return set(version.wordings.values_list("language", flat=True)) if version else set()
+
+
+def wording(*, purpose: ConsentPurpose, language: str) -> PurposeWording | None:
+    """The current wording in a language, or None: a purpose is never offered in a language its
+    current version lacks (not even in another language instead)."""
+    version = current_version(purpose=purpose)
+    return version.wordings.filter(language=language).first() if version else None
