@@ -9,16 +9,19 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from registers.registry import normalise_email
 from retention import services as retention_services
 
 from . import selectors, services
-from .models import ConsentPurpose, ConsentState, PurposeVersion, PurposeWording
+from .models import ConsentEvent, ConsentPurpose, ConsentState, PurposeVersion, PurposeWording
 
 
 class ConsentStateForm(forms.ModelForm):
@@ -128,3 +131,40 @@ class ConsentPurposeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(admin.ModelAdmin):
+    """The ledger, read only; "Verify the chain" checks every link and names the first broken one."""
+
+    list_display = ["id", "subject", "purpose", "version", "action", "channel", "occurred_at"]
+    list_filter = ["purpose", "action", "channel"]
+    search_fields = ["subject__id"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self):
+        verify = path("verify/", self.admin_site.admin_view(self.verify_view), name="consent_verify_chain")
+        return [verify, *super().get_urls()]
+
+    def verify_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        broken = selectors.first_broken_link()
+        if broken is None:
+            self.message_user(request, _("The chain holds: no event was changed, removed or reordered."))
+        else:
+            self.message_user(
+                request,
+                _("The chain is broken at event %(id)s: it or an event before it was changed.")
+                % {"id": broken},
+                level=messages.ERROR,
+            )
+        return redirect("admin:consent_consentevent_changelist")

@@ -1,10 +1,13 @@
-"""The current consent state per subject and purpose.
+"""Consent: the purposes and their wording, the ledger, and the current state per subject and
+purpose.
 
-A stand-in until the consent ledger (the next issue) arrives: the ledger keeps this table up to
-date in the transaction that appends each event, and rebuilds it from the events. Until then it
-is set by staff in the admin and by imports. Retention reads it only through
-`consent.selectors`, so that the ledger can replace what is behind them.
+`ConsentState` is a stand-in that retention reads through `consent.selectors`: set by staff in
+the admin until the ledger keeps the current state itself (issue 12, points 2 and 5), in the
+transaction that appends each event.
 """
+
+import uuid
+from datetime import UTC
 
 from django.conf import settings
 from django.db import models
@@ -126,3 +129,102 @@ class PurposeWording(models.Model):
 exempt(
     "consent.PurposeWording", reason="What people are asked to agree to: the company's words, about no one."
 )
+
+
+# The ledger (issue 12, point 2): who a subject is lives in one table under a random identifier;
+# the events, append-only and hash-chained (consent/chain.py), carry only that identifier.
+@personal_data(
+    personal_fields=("email",),
+    notice=Notice(
+        purpose=_("To know what each person has agreed to, and to prove it."),
+        legal_basis=_("Legal obligation to demonstrate consent (art. 7(1))."),
+        data_subjects=_("Everyone who gave or withdrew a consent."),
+        source=_("The person, through the portal, a sign-up form or staff."),
+        recipients=_("None."),
+    ),
+    kept_because=_(
+        "As long as a consent given or withdrawn must be proven; erasure removes the address and "
+        "keeps the random identifier the events carry."
+    ),
+    subject_email=("email",),
+    exported=("id", "email", "created_at"),
+    erasure="anonymise",
+    anonymise={"email": None},
+    anonymised=Q(erased_at__isnull=False),
+)
+class ConsentSubject(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(_("e-mail"), null=True, blank=True, unique=True)  # noqa: DJ001 - erased: NULL
+    created_at = models.DateTimeField(_("first seen"), default=timezone.now)
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent subject")
+        verbose_name_plural = _("consent subjects")
+        constraints = [
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="consent_subject_email_lower_case")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class ConsentAction(models.TextChoices):
+    GIVE = "give", _("Given")
+    WITHDRAW = "withdraw", _("Withdrawn")
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web")
+    API = "api", _("API")
+    IMPORT = "import", _("Import")
+    STAFF = "staff", _("Staff")
+
+
+@personal_data(
+    personal_fields=(),
+    notice=Notice(
+        purpose=_("To know what each person has agreed to, and to prove it."),
+        legal_basis=_("Legal obligation to demonstrate consent (art. 7(1))."),
+        data_subjects=_("Everyone who gave or withdrew a consent."),
+        source=_("The person, through the portal, a sign-up form or staff."),
+        recipients=_("None."),
+    ),
+    part_of="subject",
+    exported=("purpose__slug", "version__number", "action", "channel", "occurred_at"),
+)
+class ConsentEvent(models.Model):
+    """One give or withdrawal. Never changed or deleted (a database trigger refuses both on
+    PostgreSQL); each carries the digest of the one before it."""
+
+    subject = models.ForeignKey(ConsentSubject, on_delete=models.PROTECT, related_name="events")
+    purpose = models.ForeignKey(ConsentPurpose, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(PurposeVersion, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(_("action"), max_length=10, choices=ConsentAction.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    previous_digest = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("consent event")
+        verbose_name_plural = _("consent events")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+    def chain_fields(self) -> dict[str, str]:
+        """What the digest covers: identifiers, never an address."""
+        return {
+            "subject": str(self.subject_id),
+            "purpose": self.purpose.slug,
+            "version": str(self.version.number),
+            "action": self.action,
+            "channel": self.channel,
+            "occurred_at": self.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor": str(self.actor_id or ""),
+        }

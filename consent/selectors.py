@@ -9,7 +9,8 @@ from django.db.models.functions import Lower
 
 from registers.registry import normalise_email
 
-from .models import ConsentPurpose, ConsentState, PurposeVersion, PurposeWording
+from . import chain
+from .models import ConsentEvent, ConsentPurpose, ConsentState, PurposeVersion, PurposeWording
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,14 @@ def wording(*, purpose: ConsentPurpose, language: str) -> PurposeWording | None:
     current version lacks (not even in another language instead)."""
     version = current_version(purpose=purpose)
     return version.wordings.filter(language=language).first() if version else None
+
+
+def first_broken_link() -> int | None:
+    """Verifies the ledger's hash chain from its first event: the id of the first event whose
+    link does not hold, or None. Reads the events in chunks, in the order they were appended."""
+    events = (
+        ConsentEvent.objects.select_related("purpose", "version").order_by("id").iterator(chunk_size=2000)
+    )
+    return chain.first_broken_link(
+        chain.Link(event.pk, event.previous_digest, event.digest, event.chain_fields()) for event in events
+    )

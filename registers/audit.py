@@ -21,5 +21,7 @@ def register(model: type[Model]) -> None:
 
 def register_declared_models() -> None:
     for declaration in registry.declarations():
-        if declaration.model._meta.app_label in LOGGED_APPS:
+        # A declared model with nothing personal of its own (the consent ledger's events,
+        # append-only and hash-chained: their own proof) has nothing for the log to add.
+        if declaration.model._meta.app_label in LOGGED_APPS and declaration.personal_fields:
             register(declaration.model)

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 
 from cases.audit import MASKED
-from consent.models import Purpose
+from consent.models import ConsentSubject, Purpose
 from registers import registry
 from retention import queries, services
 from retention.models import HoldScope
@@ -89,6 +89,9 @@ def make_row(label: str):
         return records.consent(
             records.person()["email"], Purpose.NEWSLETTER, given_at=records.at_local(today)
         )
+    if label == "consent.ConsentSubject":
+        # Without events, so that the test can delete it (a subject with events is only erased).
+        return ConsentSubject.objects.create(email=records.person()["email"].lower())
     if label == "cases.Case":
         return records.case(
             None, is_anonymous=False, reporter_name="Kari Nordmann", reporter_email="kari@example.com"
