@@ -107,3 +107,28 @@ DEFAULT_PURPOSES: dict[str, dict] = {
         "da": ("Marketingcookies", "Vis mig reklame for koncernens tjenester på andre websteder."),
     },
 }
+
+
+def ensure_default_purposes() -> None:
+    """The purposes above with their first version where a purpose is missing (a fresh database,
+    or one a test emptied); what admins published stays as it is."""
+    from django.db import transaction
+
+    from .models import ConsentPurpose, PurposeVersion, PurposeWording
+
+    with transaction.atomic():
+        for slug, default in DEFAULT_PURPOSES.items():
+            purpose, created = ConsentPurpose.objects.get_or_create(
+                slug=slug, defaults={"new_versions_need_fresh_consent": default["fresh"]}
+            )
+            if created:
+                version = PurposeVersion.objects.create(purpose=purpose, number=1)
+                PurposeWording.objects.bulk_create(
+                    PurposeWording(
+                        version=version,
+                        language=language,
+                        title=default[language][0],
+                        text=default[language][1],
+                    )
+                    for language in ("en", "nb", "sv", "da")
+                )

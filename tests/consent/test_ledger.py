@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 
 from consent import selectors, services
+from consent.defaults import ensure_default_purposes
 from consent.models import Channel, ConsentAction, ConsentEvent, ConsentPurpose, ConsentSubject, Purpose
 from tests.conftest import need
 from tests.factories import StaffFactory
@@ -24,6 +25,7 @@ def _postgresql():
 
 
 def newsletter() -> ConsentPurpose:
+    ensure_default_purposes()  # a transactional test before this one emptied the database
     return ConsentPurpose.objects.get(slug=Purpose.NEWSLETTER)
 
 

@@ -8,10 +8,16 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from consent import selectors, services
+from consent.defaults import ensure_default_purposes
 from consent.models import ConsentPurpose, Purpose, PurposeVersion, PurposeWording
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _purposes():
+    ensure_default_purposes()  # a transactional test before this one emptied the database
 
 
 def test_every_purpose_of_the_design_starts_with_a_version_in_four_languages():
