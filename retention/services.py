@@ -48,10 +48,6 @@ logger = logging.getLogger(__name__)
 ORPHAN_FILES = "orphan_files"
 
 
-class RunFailed(Exception):
-    """A run ended with failures; the run log says which counts."""
-
-
 def mark_stale_runs_interrupted() -> int:
     """Runs whose worker stopped beating (killed, machine lost) are marked interrupted; what
     they had done is in their counters, what they had not is taken by the next run."""
@@ -85,7 +81,7 @@ def run_purge(
             _remove_orphan_files(run)
         failed = run.totals()["failed"]
         run.status = RunStatus.FAILED if failed else RunStatus.FINISHED
-        run.error = "" if not failed else "RunFailed"
+        run.error = "" if not failed else "records failed"  # which: the run's steps
     except Exception as error:  # noqa: BLE001 - logged by class only; values may be personal
         logger.error("Retention run %s failed: %s", run.pk, type(error).__name__)
         run.status, run.error = RunStatus.FAILED, type(error).__name__

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from consent import selectors as consent_selectors
 from registers.models import Lead, VisitorRegistration
 from retention import queries, services
 from retention.models import HoldScope, RetentionRule, Trigger
@@ -101,3 +102,14 @@ def test_a_row_the_database_refuses_to_delete_fails_alone_and_the_rest_still_go(
     assert (step.deleted, step.failed) == (5, 1)
     assert list(VisitorRegistration.objects.values_list("pk", flat=True)) == [stuck.pk]
     assert run.status == "failed"
+
+
+def test_the_consent_selector_says_where_a_subjects_consent_stands():
+    """What retention (and the ledger's callers) ask of consent: given, withdrawn, or never."""
+    records.consent("given@example.com", "event_followup", given_at=records.at_local(queries.local_today()))
+    assert consent_selectors.current_consent(email=" Given@Example.com", purpose="event_followup").standing
+    assert not consent_selectors.current_consent(email="given@example.com", purpose="newsletter").standing
+    assert (
+        consent_selectors.current_consent(email="never@example.com", purpose="event_followup").given_at
+        is None
+    )
