@@ -11,15 +11,9 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trustcenter.spreadsheets import Echo
+
 from . import audit
-
-
-class _Echo:
-    """A file-like object that hands back what the CSV writer writes, for streaming."""
-
-    def write(self, value):
-        return value
-
 
 admin.site.unregister(LogEntry)
 
@@ -35,7 +29,7 @@ class LogEntryAdmin(auditlog.admin.LogEntryAdmin):
 
     @admin.action(description=_("Export as CSV"), permissions=["view"])
     def export_as_csv(self, request, queryset):
-        writer = csv.writer(_Echo())
+        writer = csv.writer(Echo())
         rows = (
             writer.writerow(row) for row in itertools.chain([audit.csv_header()], audit.csv_rows(queryset))
         )

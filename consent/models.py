@@ -30,15 +30,19 @@ class Purpose(models.TextChoices):
     COOKIES_MARKETING = "cookies_marketing", _("Marketing cookies")
 
 
+# What a data subject is told about every consent record (the state, the subjects, the events).
+CONSENT_NOTICE = Notice(
+    purpose=_("To know what each person has agreed to, and to prove it."),
+    legal_basis=_("Legal obligation to demonstrate consent (art. 7(1))."),
+    data_subjects=_("Everyone who gave or withdrew a consent."),
+    source=_("The person, through the portal, a sign-up form or staff."),
+    recipients=_("None."),
+)
+
+
 @personal_data(
     personal_fields=("email",),
-    notice=Notice(
-        purpose=_("To know what each person has agreed to, and to prove it."),
-        legal_basis=_("Legal obligation to demonstrate consent (art. 7(1))."),
-        data_subjects=_("Everyone who gave or withdrew a consent."),
-        source=_("The person, through the portal, a sign-up form or staff."),
-        recipients=_("None."),
-    ),
+    notice=CONSENT_NOTICE,
     kept_because=_("As long as the consent it records matters: the consent ledger's own rules decide."),
     subject_email=("email",),
     exported=("email", "purpose", "given_at", "withdrawn_at"),
@@ -135,13 +139,7 @@ exempt(
 # the events, append-only and hash-chained (consent/chain.py), carry only that identifier.
 @personal_data(
     personal_fields=("email",),
-    notice=Notice(
-        purpose=_("To know what each person has agreed to, and to prove it."),
-        legal_basis=_("Legal obligation to demonstrate consent (art. 7(1))."),
-        data_subjects=_("Everyone who gave or withdrew a consent."),
-        source=_("The person, through the portal, a sign-up form or staff."),
-        recipients=_("None."),
-    ),
+    notice=CONSENT_NOTICE,
     kept_because=_(
         "As long as a consent given or withdrawn must be proven; erasure removes the address and "
         "keeps the random identifier the events carry."
@@ -183,13 +181,7 @@ class Channel(models.TextChoices):
 
 @personal_data(
     personal_fields=(),
-    notice=Notice(
-        purpose=_("To know what each person has agreed to, and to prove it."),
-        legal_basis=_("Legal obligation to demonstrate consent (art. 7(1))."),
-        data_subjects=_("Everyone who gave or withdrew a consent."),
-        source=_("The person, through the portal, a sign-up form or staff."),
-        recipients=_("None."),
-    ),
+    notice=CONSENT_NOTICE,
     part_of="subject",
     exported=("purpose__slug", "version__number", "action", "channel", "occurred_at"),
 )

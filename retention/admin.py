@@ -29,7 +29,7 @@ from django.urls import path
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from trustcenter.spreadsheets import spreadsheet_cell
+from trustcenter.spreadsheets import Echo, spreadsheet_cell
 
 from . import queries, selectors, services, tasks
 from .forms import LegalHoldForm, ProofOfDeletionForm, RetentionRuleForm
@@ -72,18 +72,11 @@ class CountryPeriodInline(admin.TabularInline):
     fields = ["country", "period_amount", "period_unit", "counts_from", "basis"]
 
 
-class _Echo:
-    """A file-like object for csv.writer that hands each line back (a streamed download)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_download(
     *, filename: str, header: Iterable[Any], rows: Iterable[Iterable[Any]]
 ) -> StreamingHttpResponse:
     """A CSV whose every cell a spreadsheet shows as text, never runs (trustcenter.spreadsheets)."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
 
     def lines() -> Iterator[str]:
         yield "\ufeff"  # so that spreadsheets read the file as UTF-8

@@ -56,8 +56,14 @@ DEFAULT_RULES: dict[str, dict] = {
 def ensure_default_rules() -> None:
     """The rules of DESIGN.md §1 where a category has none (a fresh database, or one a test
     emptied); rules admins changed stay as they are."""
+    # One query where nothing is missing: every purge, dry run and overview asks.
+    missing = set(DEFAULT_RULES) - set(RetentionRule.objects.values_list("category", flat=True))
+    if not missing:
+        return
     with transaction.atomic():
         for category, default in DEFAULT_RULES.items():
+            if category not in missing:
+                continue
             amount, unit = default["period"]
             rule, created = RetentionRule.objects.get_or_create(
                 category=category,
