@@ -1,60 +1,94 @@
-"""The stand-in consent state in the admin (the consent ledger replaces it in its own issue).
+"""Consent in the admin: purposes and their published versions, the ledger (read only, with its
+chain verified), the current state (read only: it is derived from the ledger), a page on which
+staff record a give or a withdrawal a person asked for (channel "staff"), the cookie inventory
+and the consent API's clients."""
 
-Staff record a give or a withdrawal here; a withdrawal purges at once what that consent kept
-(retention.services.consent_withdrawn), once the change is committed.
-"""
-
-from functools import partial
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from registers.registry import normalise_email
-from retention import services as retention_services
 
 from . import selectors, services
-from .models import ConsentEvent, ConsentPurpose, ConsentState, PurposeVersion, PurposeWording
+from .models import (
+    Channel,
+    ConsentAction,
+    ConsentEvent,
+    ConsentPurpose,
+    ConsentState,
+    PurposeVersion,
+    PurposeWording,
+)
 
 
-class ConsentStateForm(forms.ModelForm):
-    class Meta:
-        model = ConsentState
-        fields = ["email", "purpose", "given_at", "withdrawn_at"]
-
-    def clean_email(self) -> str:
-        # Before the uniqueness check, so that "Kari@Example.com " is found to be kari@example.com.
-        return normalise_email(self.cleaned_data["email"])
+class RecordConsentForm(forms.Form):
+    email = forms.EmailField(label=_("e-mail"))
+    purpose = forms.ModelChoiceField(queryset=ConsentPurpose.objects.all(), label=_("purpose"))
+    action = forms.ChoiceField(choices=ConsentAction.choices, label=_("action"))
 
 
 @admin.register(ConsentState)
 class ConsentStateAdmin(admin.ModelAdmin):
-    form = ConsentStateForm
-    list_display = ["email", "purpose", "given_at", "withdrawn_at"]
+    """The current state, found by the subject's address; changed only by recording an event."""
+
+    list_display = ["subject", "purpose", "version", "given_at", "withdrawn_at"]
     list_filter = ["purpose"]
-    search_fields = ["email"]
+    list_select_related = ["subject", "purpose", "version"]
+    search_fields = ["subject__email"]
     date_hierarchy = "given_at"
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
         return super().get_search_results(request, queryset, normalise_email(search_term))
 
-    def save_model(self, request: HttpRequest, obj: ConsentState, form: Any, change: bool) -> None:
-        obj.email = normalise_email(obj.email)
-        was_withdrawn = (
-            ConsentState.objects.filter(pk=obj.pk, withdrawn_at__isnull=False).exists() if obj.pk else False
-        )
-        super().save_model(request, obj, form, change)
-        if obj.withdrawn_at is not None and not was_withdrawn:
-            transaction.on_commit(
-                partial(retention_services.consent_withdrawn, email=obj.email, purpose=obj.purpose)
-            )
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self):
+        record = path("record/", self.admin_site.admin_view(self.record_view), name="consent_record")
+        return [record, *super().get_urls()]
+
+    def record_view(self, request: HttpRequest) -> HttpResponse:
+        """Records, for a person who asked staff, a give or a withdrawal under the purpose's current
+        wording, with the staff member as the actor."""
+        if not request.user.has_perm("consent.add_consentevent"):
+            raise PermissionDenied
+        form = RecordConsentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.record_consent(
+                    email=form.cleaned_data["email"],
+                    purpose=form.cleaned_data["purpose"],
+                    action=form.cleaned_data["action"],
+                    channel=Channel.STAFF,
+                    actor=request.user,
+                )
+            except services.NoWording:
+                form.add_error("purpose", gettext("This purpose has no published wording to agree to."))
+            else:
+                self.message_user(request, gettext("The consent was recorded in the ledger."))
+                return redirect("admin:consent_consentstate_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Record a consent"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/consent/record.html", context)
 
 
 class WordingInline(admin.StackedInline):

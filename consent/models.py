@@ -1,11 +1,10 @@
-"""Consent: the purposes and their wording, the ledger, and the current state per subject and
-purpose.
-
-`ConsentState` is a stand-in that retention reads through `consent.selectors`: set by staff in
-the admin until the ledger keeps the current state itself (issue 12, points 2 and 5), in the
-transaction that appends each event.
+"""Consent: the purposes and their wording, the ledger, the current state per subject and
+purpose (kept in the transaction that appends each event), and what the ways in need: links to
+the self-service page, sign-ups waiting for their confirmation, the cookie inventory, and the
+tokens of the systems that use the consent API.
 """
 
+import secrets
 import uuid
 from datetime import UTC
 
@@ -16,7 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registers.registry import Notice, exempt, personal_data
+from registers.registry import Notice, Retention, exempt, personal_data
 
 
 class Purpose(models.TextChoices):
@@ -38,36 +37,6 @@ CONSENT_NOTICE = Notice(
     source=_("The person, through the portal, a sign-up form or staff."),
     recipients=_("None."),
 )
-
-
-@personal_data(
-    personal_fields=("email",),
-    notice=CONSENT_NOTICE,
-    kept_because=_("As long as the consent it records matters: the consent ledger's own rules decide."),
-    subject_email=("email",),
-    exported=("email", "purpose", "given_at", "withdrawn_at"),
-)
-class ConsentState(models.Model):
-    email = models.EmailField(_("e-mail"))
-    purpose = models.CharField(_("purpose"), max_length=40, choices=Purpose.choices)
-    given_at = models.DateTimeField(_("given"), default=timezone.now)
-    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("consent state")
-        verbose_name_plural = _("consent states")
-        constraints = [
-            models.UniqueConstraint(fields=["email", "purpose"], name="one_state_per_subject_and_purpose"),
-            # Compared as retention finds a subject (registers.registry.normalise_email).
-            models.CheckConstraint(condition=Q(email=Lower("email")), name="consent_state_email_lower_case"),
-        ]
-        indexes = [models.Index(fields=["purpose", "email"], name="consent_state_by_purpose")]
-
-    def __str__(self) -> str:
-        return f"{self.purpose}: {'withdrawn' if self.withdrawn_at else 'given'}"
-
-
-STANDING = Q(withdrawn_at__isnull=True)
 
 
 class ConsentPurpose(models.Model):
@@ -220,3 +189,257 @@ class ConsentEvent(models.Model):
             "occurred_at": self.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
             "actor": str(self.actor_id or ""),
         }
+
+
+STANDING = Q(given_at__isnull=False, withdrawn_at__isnull=True)
+
+
+@personal_data(
+    personal_fields=(),
+    notice=CONSENT_NOTICE,
+    part_of="subject",
+    exported=("purpose__slug", "version__number", "given_at", "withdrawn_at"),
+)
+class ConsentState(models.Model):
+    """A subject's consent for a purpose as it stands: derived from the ledger, updated in the
+    transaction that appends each event (services.record_consent), rebuilt from the ledger by
+    `manage.py rebuild_consent_state`. `version` is the wording the standing consent agreed to
+    (or, with none ever given, the wording that was refused)."""
+
+    subject = models.ForeignKey(ConsentSubject, on_delete=models.PROTECT, related_name="states")
+    purpose = models.ForeignKey(ConsentPurpose, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(PurposeVersion, on_delete=models.PROTECT, related_name="+")
+    given_at = models.DateTimeField(_("given"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    last_event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("consent state")
+        verbose_name_plural = _("consent states")
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "purpose"], name="one_state_per_subject_and_purpose")
+        ]
+        indexes = [models.Index(fields=["purpose", "subject"], name="consent_state_by_purpose")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose}: {'given' if self.given_at and not self.withdrawn_at else 'withdrawn'}"
+
+    @property
+    def standing(self) -> bool:
+        return self.given_at is not None and self.withdrawn_at is None
+
+
+@personal_data(
+    personal_fields=(),
+    notice=CONSENT_NOTICE,
+    part_of="subject",
+    exported=("purpose__slug", "for_given_at", "asked_at"),
+)
+class RenewalRequest(models.Model):
+    """That a subject was asked to renew the consent given at `for_given_at` (once per consent:
+    a renewal is a new give, and its own request comes in its own time)."""
+
+    subject = models.ForeignKey(ConsentSubject, on_delete=models.PROTECT, related_name="+")
+    purpose = models.ForeignKey(ConsentPurpose, on_delete=models.PROTECT, related_name="+")
+    for_given_at = models.DateTimeField(_("consent given"))
+    asked_at = models.DateTimeField(_("asked"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("renewal request")
+        verbose_name_plural = _("renewal requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "purpose", "for_given_at"], name="one_renewal_request_per_consent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.for_given_at:%Y-%m-%d}"
+
+
+# What the ways in keep while they wait for a person: a self-service link until it is used,
+# a sign-up until its address is confirmed. Neither outlives the "consent.pending" rule.
+PENDING_RETENTION = (Retention(category="consent.pending", clock="created_at", clock_label=_("sent")),)
+PENDING_NOTICE = Notice(
+    purpose=_("To make sure that the person who asks is the one who reads the address's mail."),
+    legal_basis=_("Legal obligation to demonstrate consent (art. 7(1)); the person's request."),
+    data_subjects=_("People who asked for a link to their consents or signed up."),
+    source=_("The person."),
+    recipients=_("None."),
+)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@personal_data(
+    personal_fields=("email",),
+    notice=PENDING_NOTICE,
+    retention=PENDING_RETENTION,
+    subject_email=("email",),
+    exported=("email", "created_at", "expires_at", "spent_at"),
+    erasure="delete",
+)
+class SelfServiceLink(models.Model):
+    """A link to the self-service page, sent by e-mail: only the digest of its token is kept, so
+    that the table does not hold a way in. Spent by the POST from the page it opens."""
+
+    email = models.EmailField(_("e-mail"))
+    token_digest = models.CharField(max_length=64, unique=True)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(_("expires"))
+    spent_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("self-service link")
+        verbose_name_plural = _("self-service links")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(email=Lower("email")), name="self_service_link_email_lower_case"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
+
+class SignUpKind(models.TextChoices):
+    NEWSLETTER = "newsletter", _("Newsletter")
+    RECRUITMENT = "recruitment", _("Open application")
+
+
+def sign_up_file_path(instance: models.Model, filename: str) -> str:
+    """A random name: no applicant's name in a path or a log line."""
+    extension = filename.rsplit(".", 1)[-1].lower()[:8] if "." in filename else "bin"
+    return f"consent/sign-ups/{secrets.token_hex(16)}.{extension}"
+
+
+@personal_data(
+    personal_fields=("email", "full_name", "phone", "skills", "cv"),
+    notice=PENDING_NOTICE,
+    retention=PENDING_RETENTION,
+    subject_email=("email",),
+    exported=("kind", "email", "full_name", "phone", "skills", "created_at"),
+    file_fields=("cv",),
+    erasure="delete",
+)
+class SignUp(models.Model):
+    """A sign-up waiting for its address to be confirmed (double opt-in). Confirming records the
+    consent in the ledger (and, for an open application, makes the recruitment-database entry)
+    and deletes the sign-up."""
+
+    kind = models.CharField(_("sign-up"), max_length=20, choices=SignUpKind.choices)
+    email = models.EmailField(_("e-mail"))
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    full_name = models.CharField(_("name"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    skills = models.TextField(_("skills and wishes"), blank=True)
+    cv = models.FileField(_("CV"), upload_to=sign_up_file_path, blank=True)
+    version = models.ForeignKey(PurposeVersion, on_delete=models.PROTECT, related_name="+")
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("signed up"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("sign-up waiting for confirmation")
+        verbose_name_plural = _("sign-ups waiting for confirmation")
+        constraints = [
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="sign_up_email_lower_case")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk}"
+
+
+# Cookie consent (issue 12, point 8): what each site sets, so that its banner offers only the
+# categories it really uses.
+class CookieCategory(models.TextChoices):
+    NECESSARY = "necessary", _("Necessary")
+    FUNCTIONAL = "functional", _("Functional")
+    ANALYTICS = "analytics", _("Analytics")
+    MARKETING = "marketing", _("Marketing")
+
+
+# The purpose each category's consent is recorded under (necessary cookies need none).
+COOKIE_PURPOSES = {
+    CookieCategory.FUNCTIONAL: Purpose.COOKIES_FUNCTIONAL,
+    CookieCategory.ANALYTICS: Purpose.COOKIES_ANALYTICS,
+    CookieCategory.MARKETING: Purpose.COOKIES_MARKETING,
+}
+
+
+class CookieSite(models.Model):
+    """A web site of the group whose banner the portal serves (the portal itself is one)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    origin = models.CharField(
+        _("origin"),
+        max_length=200,
+        unique=True,
+        help_text=_(
+            "Scheme, host and port, e.g. https://www.example.no: the banner records choices only from here."
+        ),
+    )
+    is_portal = models.BooleanField(_("this portal"), default=False)
+
+    class Meta:
+        verbose_name = _("web site")
+        verbose_name_plural = _("web sites")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_portal"], condition=Q(is_portal=True), name="one_portal_site")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+exempt("consent.CookieSite", reason="The group's own web sites, about no one.")
+
+
+class Cookie(models.Model):
+    site = models.ForeignKey(CookieSite, on_delete=models.CASCADE, related_name="cookies")
+    name = models.CharField(_("name"), max_length=200)
+    category = models.CharField(_("category"), max_length=20, choices=CookieCategory.choices)
+    purpose = models.TextField(_("purpose"))
+    duration = models.CharField(
+        _("duration"), max_length=100, help_text=_('For example "1 year" or "session".')
+    )
+
+    class Meta:
+        verbose_name = _("cookie")
+        verbose_name_plural = _("cookie inventory")
+        ordering = ["site", "category", "name"]
+        constraints = [models.UniqueConstraint(fields=["site", "name"], name="one_cookie_name_per_site")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+exempt("consent.Cookie", reason="What a site's cookies are for, about no one.")
+
+
+class ConsentApiClient(models.Model):
+    """One of the company's other systems, with its own token for the consent API: only the
+    token's digest is kept, the token is shown once when it is made."""
+
+    name = models.CharField(_("system"), max_length=200, unique=True)
+    token_prefix = models.CharField(_("token begins"), max_length=8, editable=False)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    can_read = models.BooleanField(_("may read state and history"), default=True)
+    can_record = models.BooleanField(_("may record gives and withdrawals"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("consent API client")
+        verbose_name_plural = _("consent API clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+exempt("consent.ConsentApiClient", reason="A system's name and its token's digest, about no one.")

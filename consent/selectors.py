@@ -1,5 +1,5 @@
-"""What retention asks of consent: the current state per subject and purpose. The consent
-ledger (next issue) replaces the stand-in table behind these functions, not their callers."""
+"""Reads of consent: the current state per subject and purpose (what retention asks, through
+the subject's address), the purposes' wording, and the chain's verification."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from registers.registry import normalise_email
 
 from . import chain
-from .models import ConsentEvent, ConsentPurpose, ConsentState, PurposeVersion, PurposeWording
+from .models import STANDING, ConsentEvent, ConsentPurpose, ConsentState, PurposeVersion, PurposeWording
 
 
 @dataclass(frozen=True)
@@ -26,19 +26,19 @@ class CurrentConsent:
 
 def current_consent(*, email: str, purpose: str) -> CurrentConsent:
     """A subject's consent for a purpose as it stands now."""
-    state = ConsentState.objects.filter(email=normalise_email(email), purpose=purpose).first()
+    state = ConsentState.objects.filter(subject__email=normalise_email(email), purpose__slug=purpose).first()
     if state is None:
         return CurrentConsent(purpose=purpose, given_at=None, withdrawn_at=None)
     return CurrentConsent(purpose=purpose, given_at=state.given_at, withdrawn_at=state.withdrawn_at)
 
 
 def _states(purpose: str, email_path: str):
-    return ConsentState.objects.filter(purpose=purpose, email=Lower(OuterRef(email_path)))
+    return ConsentState.objects.filter(purpose__slug=purpose, subject__email=Lower(OuterRef(email_path)))
 
 
 def consent_standing(*, purpose: str, email_path: str) -> Exists:
     """For a queryset of records: whether the subject at `email_path` has a standing consent."""
-    return Exists(_states(purpose, email_path).filter(withdrawn_at__isnull=True))
+    return Exists(_states(purpose, email_path).filter(STANDING))
 
 
 def consent_withdrawn(*, purpose: str, email_path: str) -> Exists:
@@ -48,7 +48,7 @@ def consent_withdrawn(*, purpose: str, email_path: str) -> Exists:
 
 def consent_given_at(*, purpose: str, email_path: str) -> Subquery:
     """For a queryset of records: when the subject's standing consent was given (renewed), or NULL."""
-    return Subquery(_states(purpose, email_path).filter(withdrawn_at__isnull=True).values("given_at")[:1])
+    return Subquery(_states(purpose, email_path).filter(STANDING).values("given_at")[:1])
 
 
 # What the purposes say now (the admin; later the self-service page, the banner, the API).

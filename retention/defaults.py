@@ -50,6 +50,10 @@ DEFAULT_RULES: dict[str, dict] = {
     "cases.complaint": {"period": (3, "years"), "basis": "limitation period for claims"},
     "cases.general_inquiry": {"period": (90, "days"), "basis": "answered questions go soon after"},
     "cases.unconfirmed_subject_request": {"period": (30, "days"), "basis": "a request never confirmed"},
+    "consent.pending": {
+        "period": (7, "days"),
+        "basis": "a sign-up never confirmed, a self-service link never used",
+    },
 }
 
 

@@ -18,7 +18,9 @@ from django.core.files.base import ContentFile
 from django.db import models, transaction
 from django.utils import timezone
 
-from consent.models import ConsentState, Purpose
+from consent import services as consent_services
+from consent.defaults import ensure_default_purposes
+from consent.models import Channel, ConsentAction, ConsentPurpose, Purpose
 from registers.models import (
     AccountingRecord,
     Country,
@@ -33,7 +35,6 @@ from registers.models import (
     SupplierContact,
     VisitorRegistration,
 )
-from registers.registry import normalise_email
 from retention.cutoffs import add_months
 from retention.models import HoldScope
 from retention.queries import local_today, start_of_local_day
@@ -128,9 +129,17 @@ def load_register_demo(*, actor) -> bool:
 
 
 def _consent(email: str, purpose: str, *, given_at: datetime, withdrawn_at: datetime | None = None) -> None:
-    ConsentState.objects.create(
-        email=normalise_email(email), purpose=purpose, given_at=given_at, withdrawn_at=withdrawn_at
+    """A consent in the ledger as an import of the register's history records it. A withdrawal
+    purges, once the demo is committed, the entry that consent kept, as it would in use."""
+    ensure_default_purposes()
+    target = ConsentPurpose.objects.get(slug=purpose)
+    moments = [(ConsentAction.GIVE, given_at)] + (
+        [(ConsentAction.WITHDRAW, withdrawn_at)] if withdrawn_at else []
     )
+    for action, moment in moments:
+        consent_services.record_consent(
+            email=email, purpose=target, action=action, channel=Channel.IMPORT, occurred_at=moment
+        )
 
 
 def _events(at: Moments, entities: dict[str, LegalEntity]) -> None:

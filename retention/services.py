@@ -383,11 +383,11 @@ def _remove_unreferenced(record: RunStep, names: list[str], older_than: datetime
     )
 
 
-# Consent (the ledger calls this; until it exists, the stand-in admin does).
-def consent_withdrawn(*, email: str, purpose: str) -> RetentionRun:
+# Consent (the ledger calls this after a withdrawal is committed).
+def consent_withdrawn(*, email: str, purpose: str) -> RetentionRun | None:
     """A subject withdrew a consent: the records that consent kept, or whose clock it ran, are
     purged for that subject at once (a recruitment-database entry; an event participant or a
-    lead past its period)."""
+    lead past its period). A purpose that keeps no record (a newsletter) starts no run."""
     categories = {
         category
         for declaration in registry.declarations()
@@ -395,6 +395,8 @@ def consent_withdrawn(*, email: str, purpose: str) -> RetentionRun:
         if purpose in (retention.kept_by_consent, retention.clock_from_consent)
         for category in retention.categories()
     }
+    if not categories:
+        return None
     return run_purge(trigger=Trigger.WITHDRAWAL, categories=categories, subject_email=email, pause_seconds=0)
 
 

@@ -52,6 +52,9 @@ def imported_modules(path: Path) -> set[str]:
         ("registers/registry.py", {"cases", "consent", "retention", "trustcenter", "registers.models"}),
         ("registers/models.py", {"cases", "consent", "retention"}),
         ("registers/checks.py", {"cases", "consent", "retention"}),
+        ("registers/selectors.py", {"cases", "consent", "retention", "registers.models"}),
+        ("consent/states.py", {"consent.models", "django.db", "django.conf", "django.conf.settings"}),
+        ("consent/chain.py", {"consent.models", "django.db", "django.conf", "django.conf.settings"}),
         # Retention reaches cases only through the registry's declarations.
         ("retention/services.py", {"cases", "cases.models", "cases.services"}),
         ("retention/models.py", {"cases", "cases.models"}),

@@ -10,9 +10,11 @@ from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.utils import timezone
 
 from cases.audit import MASKED
-from consent.models import ConsentSubject, Purpose
+from consent.defaults import ensure_default_purposes
+from consent.models import ConsentPurpose, ConsentSubject, Purpose, SelfServiceLink, SignUp
 from registers import registry
 from retention import queries, services
 from retention.models import HoldScope
@@ -88,6 +90,24 @@ def make_row(label: str):
     if label == "consent.ConsentState":
         return records.consent(
             records.person()["email"], Purpose.NEWSLETTER, given_at=records.at_local(today)
+        )
+    if label == "consent.SelfServiceLink":
+        return SelfServiceLink.objects.create(
+            email=records.person()["email"].lower(),
+            token_digest=uuid.uuid4().hex,
+            language="nb",
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+    if label == "consent.SignUp":
+        ensure_default_purposes()
+        purpose = ConsentPurpose.objects.get(slug=Purpose.NEWSLETTER)
+        return SignUp.objects.create(
+            kind="newsletter",
+            email=records.person()["email"].lower(),
+            full_name=records.person()["full_name"],
+            language="sv",
+            version=purpose.versions.get(number=1),
+            token_digest=uuid.uuid4().hex,
         )
     if label == "consent.ConsentSubject":
         # Without events, so that the test can delete it (a subject with events is only erased).

@@ -13,7 +13,9 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from cases.models import Case, CaseMessage, CaseStatus, CaseType
-from consent.models import ConsentState
+from consent import services as consent_services
+from consent.defaults import ensure_default_purposes
+from consent.models import Channel, ConsentAction, ConsentPurpose, ConsentState
 from registers.models import (
     AccountingRecord,
     CustomerContact,
@@ -186,8 +188,17 @@ def case(
     return submitted
 
 
-def consent(email: str, purpose: str, *, given_at: datetime, withdrawn_at: datetime | None = None):
-    state, _created = ConsentState.objects.update_or_create(
-        email=email.lower(), purpose=purpose, defaults={"given_at": given_at, "withdrawn_at": withdrawn_at}
+def consent(
+    email: str, purpose: str, *, given_at: datetime, withdrawn_at: datetime | None = None
+) -> ConsentState:
+    """A give (and a withdrawal) in the ledger, at the moments given, as an import records them."""
+    ensure_default_purposes()
+    target = ConsentPurpose.objects.get(slug=purpose)
+    moments = [(ConsentAction.GIVE, given_at)] + (
+        [(ConsentAction.WITHDRAW, withdrawn_at)] if withdrawn_at else []
     )
-    return state
+    for action, moment in moments:
+        consent_services.record_consent(
+            email=email, purpose=target, action=action, channel=Channel.IMPORT, occurred_at=moment
+        )
+    return ConsentState.objects.get(subject__email=email.lower(), purpose=target)

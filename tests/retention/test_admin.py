@@ -16,13 +16,14 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from cases.models import Case, CaseMessage, CaseStatus, CaseType
-from consent.models import ConsentState, Purpose
+from consent.models import ConsentEvent, ConsentPurpose, ConsentState, ConsentSubject, Purpose
 from registers import registry
 from registers.models import Lead, RecruitmentEntry, VisitorRegistration
 from retention import tasks
 from retention.defaults import ensure_default_rules
 from retention.models import HoldScope, LegalHold, RetentionRule, RetentionRun, RunStatus, RunStep, Trigger
 from tests.factories import StaffFactory, submit
+from tests.retention import records
 
 pytestmark = pytest.mark.django_db
 
@@ -352,8 +353,9 @@ def test_the_record_of_processing_activities_as_csv_has_a_row_per_register_with_
     assert "messages" in cases["Records that belong to it"].split("; ")
     assert "attachments: file, file name" in cases["Categories of personal data"]
     assert "cases.whistleblowing: 2 years" in cases["Retention"]
-    consent = by_register["Consent states"]
-    assert consent["Retention"] == str(registry.declaration_for(ConsentState).kept_because)
+    consent = by_register["Consent subjects"]
+    assert consent["Retention"] == str(registry.declaration_for(ConsentSubject).kept_because)
+    assert "consent events" in consent["Records that belong to it"]
     assert "e-mail" in by_register["Leads"]["Categories of personal data"]
 
 
@@ -554,54 +556,63 @@ def test_holds_are_filtered_by_state_and_lifted_by_the_action(admin_client, admi
     assert admin_client.post(f"{HOLDS}{active.pk}/delete/").status_code == 403
 
 
-# --- consent (the stand-in admin) ----------------------------------------------------------------
+# --- consent (staff record what a person asked for) ----------------------------------------------
 
 
-def test_a_withdrawal_saved_in_the_consent_admin_purges_the_subject_s_recruitment_entry(
-    admin_client, django_capture_on_commit_callbacks
+def test_a_withdrawal_recorded_by_staff_purges_the_subject_s_recruitment_entry(
+    admin_client, admin_user, django_capture_on_commit_callbacks
 ):
     given = timezone.now() - timedelta(days=10)
     entry = RecruitmentEntry.objects.create(full_name=SECRET_NAME, email=SECRET_EMAIL, created_at=given)
     other = RecruitmentEntry.objects.create(full_name=KEPT_NAME, email=KEPT_EMAIL, created_at=given)
-    state = ConsentState.objects.create(
-        email=SECRET_EMAIL, purpose=Purpose.RECRUITMENT_DATABASE, given_at=given
-    )
-    ConsentState.objects.create(email=KEPT_EMAIL, purpose=Purpose.RECRUITMENT_DATABASE, given_at=given)
-    now = timezone.localtime()
-    form = {
-        "email": SECRET_EMAIL.upper(),
-        "purpose": Purpose.RECRUITMENT_DATABASE,
-        "given_at_0": timezone.localtime(given).date().isoformat(),
-        "given_at_1": timezone.localtime(given).strftime("%H:%M:%S"),
-        "withdrawn_at_0": now.date().isoformat(),
-        "withdrawn_at_1": now.strftime("%H:%M:%S"),
-    }
+    records.consent(SECRET_EMAIL, Purpose.RECRUITMENT_DATABASE, given_at=given)
+    records.consent(KEPT_EMAIL, Purpose.RECRUITMENT_DATABASE, given_at=given)
+    purpose = ConsentPurpose.objects.get(slug=Purpose.RECRUITMENT_DATABASE)
+    form = {"email": f" {SECRET_EMAIL.upper()} ", "purpose": purpose.pk, "action": "withdraw"}
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = admin_client.post(f"/admin/consent/consentstate/{state.pk}/change/", form)
+        response = admin_client.post("/admin/consent/consentstate/record/", form)
 
     assert response.status_code == 302, response.content.decode()
     assert len(callbacks) == 1
-    state.refresh_from_db()
-    assert state.email == SECRET_EMAIL and state.withdrawn_at is not None
+    event = ConsentEvent.objects.latest("id")
+    assert (event.action, event.channel, event.actor) == ("withdraw", "staff", admin_user)
+    state = ConsentState.objects.get(subject__email=SECRET_EMAIL, purpose=purpose)
+    assert state.withdrawn_at == event.occurred_at and not state.standing
     assert not RecruitmentEntry.objects.filter(pk=entry.pk).exists()
     assert RecruitmentEntry.objects.filter(pk=other.pk).exists()
     run = RetentionRun.objects.get()
     assert run.trigger == Trigger.WITHDRAWAL
     assert run.steps.get(category="recruitment_database").deleted == 1
 
-    # Saving it again, still withdrawn, starts nothing new.
+    # A give starts nothing.
     with django_capture_on_commit_callbacks(execute=True) as again:
-        admin_client.post(f"/admin/consent/consentstate/{state.pk}/change/", form)
+        admin_client.post("/admin/consent/consentstate/record/", {**form, "action": "give"})
     assert again == [] and RetentionRun.objects.count() == 1
 
 
+def test_staff_without_the_right_cannot_record_a_consent(client, django_user_model):
+    staff = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_consentstate"))
+    client.force_login(staff)
+    purpose = ConsentPurpose.objects.get(slug=Purpose.NEWSLETTER)
+    response = client.post(
+        "/admin/consent/consentstate/record/",
+        {"email": SECRET_EMAIL, "purpose": purpose.pk, "action": "give"},
+    )
+    assert response.status_code == 403
+    assert not ConsentEvent.objects.exists()
+
+
 def test_the_consent_admin_finds_a_subject_by_e_mail(admin_client):
-    ConsentState.objects.create(email=SECRET_EMAIL, purpose=Purpose.NEWSLETTER)
-    ConsentState.objects.create(email=KEPT_EMAIL, purpose=Purpose.EVENT_FOLLOWUP)
+    records.consent(SECRET_EMAIL, Purpose.NEWSLETTER, given_at=timezone.now())
+    records.consent(KEPT_EMAIL, Purpose.EVENT_FOLLOWUP, given_at=timezone.now())
+    secret = ConsentSubject.objects.get(email=SECRET_EMAIL)
+    kept = ConsentSubject.objects.get(email=KEPT_EMAIL)
     page = admin_client.get("/admin/consent/consentstate/", {"q": " Zebulon.QUILLFEATHER "}).content.decode()
-    assert SECRET_EMAIL in page and KEPT_EMAIL not in page
+    assert str(secret.pk) in page and str(kept.pk) not in page
+    purpose = ConsentPurpose.objects.get(slug=Purpose.EVENT_FOLLOWUP)
     filtered = admin_client.get(
-        "/admin/consent/consentstate/", {"purpose__exact": "event_followup"}
+        "/admin/consent/consentstate/", {"purpose__id__exact": purpose.pk}
     ).content.decode()
-    assert KEPT_EMAIL in filtered and SECRET_EMAIL not in filtered
+    assert str(kept.pk) in filtered and str(secret.pk) not in filtered

@@ -575,16 +575,17 @@ def test_a_recruitment_entry_goes_360_days_after_its_consent_and_a_renewal_resta
     due = records.recruitment_entry(long_ago)
     records.consent(due.email, Purpose.RECRUITMENT_DATABASE, given_at=records.last_moment(cutoff))
     renewed = records.recruitment_entry(long_ago)
-    state = records.consent(renewed.email, Purpose.RECRUITMENT_DATABASE, given_at=records.last_moment(cutoff))
+    records.consent(renewed.email, Purpose.RECRUITMENT_DATABASE, given_at=records.last_moment(cutoff))
     # Made recently but consented long before (an import): the consent's date counts.
     recent = records.recruitment_entry(today)
     records.consent(
         recent.email, Purpose.RECRUITMENT_DATABASE, given_at=records.first_moment(cutoff + timedelta(days=1))
     )
 
-    # The renewal moves given_at: the 360 days start again.
-    state.given_at = records.first_moment(today - timedelta(days=5))
-    state.save()
+    # A renewal is a new give: the 360 days start again.
+    records.consent(
+        renewed.email, Purpose.RECRUITMENT_DATABASE, given_at=records.first_moment(today - timedelta(days=5))
+    )
 
     run = purge(today)
 
@@ -610,6 +611,7 @@ def test_a_withdrawal_deletes_the_subjects_recruitment_entry_at_once(today):
     )
     run = services.consent_withdrawn(email="ANNE.applicant@example.com", purpose=Purpose.RECRUITMENT_DATABASE)
 
+    assert run is not None
     assert run.trigger == Trigger.WITHDRAWAL
     assert run.status == RunStatus.FINISHED
     assert pks(RecruitmentEntry) == {other.pk}
