@@ -20,6 +20,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", views.health, name="health"),
     # Not under a language prefix: an API client asks for its language with Accept-Language.
+    path("api/v1/consent/", include("consent.api.urls")),
     path("api/v1/", include("cases.api.urls")),
 ]
 urlpatterns += i18n_patterns(
@@ -29,6 +30,9 @@ urlpatterns += i18n_patterns(
     path("", include("cases.urls")),
     path("staff/", include("cases.staff_urls")),
     path("staff/registers/", include("registers.urls")),
+    path("consent/", include("consent.urls")),
+    path("join/", include("consent.signup_urls")),
+    path("cookies/", include("consent.cookie_urls")),
     # /<lang>/staff/account/login/, …/account/two_factor/setup/, …/account/two_factor/backup/tokens/
     path("staff/", include(two_factor_urls)),
     path("staff/account/logout/", LogoutView.as_view(next_page="two_factor:login"), name="logout"),

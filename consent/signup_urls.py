@@ -1,0 +1,4 @@
+"""/<lang>/join/: sign-ups with double opt-in (the newsletter, the recruitment database)."""
+
+app_name = "signup"
+urlpatterns: list = []
