@@ -25,6 +25,7 @@ from cases.models import (
     ClockKind,
     EmailConfirmation,
 )
+from consent.demo import load_consent_demo
 from retention.demo import load_register_demo
 
 DEMO_CODE_LINE = re.compile(r"demo case (?P<reference>\S+): receipt code (?P<code>.+)")
@@ -128,6 +129,7 @@ class Command(BaseCommand):
         services.add_to_teams(user=staff, team_slugs=list(services.DEFAULT_TEAMS), is_lead=True)
         logins = {slug: team_login(slug) for slug in services.DEFAULT_TEAMS}
         load_register_demo(actor=staff)
+        load_consent_demo(actor=staff)
         if Case.objects.exists():
             code_lines = self.saved_code_lines(codes_file)
         else:
