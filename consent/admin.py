@@ -9,22 +9,30 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.translation import gettext
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from registers.registry import normalise_email
 
-from . import selectors, services
+from . import cookies, selectors, services
+from .api.authentication import new_client_token
 from .models import (
     Channel,
     ConsentAction,
+    ConsentApiClient,
     ConsentEvent,
     ConsentPurpose,
     ConsentState,
+    Cookie,
+    CookieCategory,
+    CookieSite,
     PurposeVersion,
     PurposeWording,
 )
@@ -202,3 +210,165 @@ class ConsentEventAdmin(admin.ModelAdmin):
                 level=messages.ERROR,
             )
         return redirect("admin:consent_consentevent_changelist")
+
+
+# The consent API's clients (issue 12, point 9): a token per system, made here and shown once;
+# the database keeps its first characters and its digest. A client is revoked, never deleted, so
+# that the audit log's entries about what it recorded keep naming a client that existed.
+class RevokedFilter(admin.SimpleListFilter):
+    title = _("token")
+    parameter_name = "token"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("active", _("In use")), ("revoked", _("Revoked"))]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(ConsentApiClient)
+class ConsentApiClientAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "token_prefix",
+        "can_read",
+        "can_record",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = [RevokedFilter, "can_read", "can_record"]
+    search_fields = ["name"]
+    readonly_fields = ["token_prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["name", "can_read", "can_record"]
+        return ["name", "can_read", "can_record", "token_prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ConsentApiClient, form: Any, change: bool) -> None:
+        if not change:
+            text, obj.token_prefix, obj.token_digest = new_client_token()
+            # For response_add, on this request alone: the token is written nowhere.
+            request.consent_api_token = text  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)
+
+    def response_add(
+        self, request: HttpRequest, obj: ConsentApiClient, post_url_continue: Any = None
+    ) -> HttpResponse:
+        """The token, on this answer alone (never cached); the client's page cannot show it again."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("The token of %(name)s") % {"name": obj.name},
+            "client": obj,
+            "token": getattr(request, "consent_api_token", ""),
+        }
+        response = TemplateResponse(request, "admin/consent/consentapiclient/token_created.html", context)
+        add_never_cache_headers(response)
+        return response
+
+    @admin.action(description=_("Revoke the selected clients' tokens"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext("%(count)d token was revoked.", "%(count)d tokens were revoked.", revoked)
+            % {"count": revoked},
+        )
+
+
+# Cookie consent (issue 12, point 8): the inventory of each of the group's web sites, the portal's
+# included. A site's banner offers only the categories its cookies use; the portal's banner sees
+# a change at once, the other sites' within the five minutes browsers keep their configuration.
+class CookieSiteForm(forms.ModelForm):
+    class Meta:
+        model = CookieSite
+        fields = ["name", "origin", "is_portal"]
+
+    def clean_origin(self) -> str:
+        origin = self.cleaned_data["origin"].strip().lower()
+        if not cookies.is_origin(origin):
+            raise forms.ValidationError(
+                _(
+                    "Write the origin as a browser sends it: scheme, host and port, no path, e.g. https://www.example.no."
+                )
+            )
+        return origin
+
+
+class CookieInline(admin.TabularInline):
+    model = Cookie
+    fields = ["name", "category", "purpose", "duration"]
+    extra = 1
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "purpose":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 60})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+@admin.register(CookieSite)
+class CookieSiteAdmin(admin.ModelAdmin):
+    form = CookieSiteForm
+    inlines = [CookieInline]
+    list_display = ["name", "origin", "is_portal", "cookie_count", "categories"]
+    list_filter = ["is_portal", "cookies__category"]
+    search_fields = ["name", "origin", "cookies__name"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        queryset = super().get_queryset(request)
+        return queryset.annotate(cookie_count=Count("cookies")).prefetch_related("cookies")
+
+    @admin.display(description=_("cookies"), ordering="cookie_count")
+    def cookie_count(self, site: CookieSite) -> int:
+        return site.cookie_count  # type: ignore[attr-defined]
+
+    @admin.display(description=_("banner offers"))
+    def categories(self, site: CookieSite) -> str:
+        used = {cookie.category for cookie in site.cookies.all()} - {CookieCategory.NECESSARY}
+        return ", ".join(str(label) for value, label in CookieCategory.choices if value in used) or "-"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not (obj is not None and obj.is_portal) and super().has_delete_permission(request, obj)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        cookies.forget_portal_offer()
+
+    def delete_model(self, request: HttpRequest, obj: CookieSite) -> None:
+        super().delete_model(request, obj)
+        cookies.forget_portal_offer()
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        super().delete_queryset(request, queryset.filter(is_portal=False))
+        cookies.forget_portal_offer()
+
+
+@admin.register(Cookie)
+class CookieAdmin(admin.ModelAdmin):
+    list_display = ["name", "site", "category", "duration"]
+    list_filter = ["category", "site"]
+    list_select_related = ["site"]
+    search_fields = ["name", "purpose", "site__name", "site__origin"]
+    fields = ["site", "name", "category", "purpose", "duration"]
+
+    def save_model(self, request: HttpRequest, obj: Cookie, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        cookies.forget_portal_offer()
+
+    def delete_model(self, request: HttpRequest, obj: Cookie) -> None:
+        super().delete_model(request, obj)
+        cookies.forget_portal_offer()
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        super().delete_queryset(request, queryset)
+        cookies.forget_portal_offer()

@@ -19,9 +19,9 @@ GIVE, WITHDRAW = ConsentAction.GIVE, ConsentAction.WITHDRAW
 # (address, purpose, action, channel, days ago), recorded in this order. The marketing wording's
 # second version is published after these, 60 days ago.
 BEFORE_NEW_WORDING = [
-    ("kari.nordmann@example.no", Purpose.NEWSLETTER, GIVE, Channel.WEB, 420),
-    ("kari.nordmann@example.no", Purpose.MARKETING_EMAIL, GIVE, Channel.WEB, 400),
-    ("kari.nordmann@example.no", Purpose.EVENT_FOLLOWUP, GIVE, Channel.STAFF, 300),
+    ("astri.berge@example.no", Purpose.NEWSLETTER, GIVE, Channel.WEB, 420),
+    ("astri.berge@example.no", Purpose.MARKETING_EMAIL, GIVE, Channel.WEB, 400),
+    ("astri.berge@example.no", Purpose.EVENT_FOLLOWUP, GIVE, Channel.STAFF, 300),
     ("sven.lindqvist@example.se", Purpose.NEWSLETTER, GIVE, Channel.IMPORT, 900),
     ("sven.lindqvist@example.se", Purpose.MARKETING_EMAIL, GIVE, Channel.API, 380),
     ("sven.lindqvist@example.se", Purpose.NEWSLETTER, WITHDRAW, Channel.WEB, 200),
@@ -29,7 +29,7 @@ BEFORE_NEW_WORDING = [
     ("mette.holm@example.dk", Purpose.LEAD_REGISTRATION, WITHDRAW, Channel.API, 120),
 ]
 AFTER_NEW_WORDING = [
-    # Sven answered the new marketing wording; Kari has not yet: hers still covers version 1.
+    # Sven answered the new marketing wording; Astri has not yet: hers still covers version 1.
     ("sven.lindqvist@example.se", Purpose.MARKETING_EMAIL, GIVE, Channel.WEB, 30),
     ("mette.holm@example.dk", Purpose.LEAD_REGISTRATION, GIVE, Channel.STAFF, 20),
     ("mette.holm@example.dk", Purpose.NEWSLETTER, GIVE, Channel.WEB, 10),

@@ -124,6 +124,8 @@ class ConsentSubject(models.Model):
     email = models.EmailField(_("e-mail"), null=True, blank=True, unique=True)  # noqa: DJ001 - erased: NULL
     created_at = models.DateTimeField(_("first seen"), default=timezone.now)
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
+    # The language the person last used with the portal: what they are written to in.
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
 
     class Meta:
         verbose_name = _("consent subject")

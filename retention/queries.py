@@ -234,3 +234,23 @@ def dry_run(*, today: date | None = None) -> list[DryRunLine]:
             )
         )
     return lines
+
+
+def consents_ending_soon(*, purpose: str, within_days: int, today: date) -> set[tuple[str, datetime]]:
+    """The (address, consent given) of every record whose clock runs from its subject's consent
+    for `purpose` and whose period ends within `within_days` days after today, not before: who
+    is to be asked to renew (a recruitment-database entry, 30 days before its 360 days end)."""
+    found: set[tuple[str, datetime]] = set()
+    for step in plan():
+        if step.retention.clock_from_consent != purpose or not step.declaration.subject_email:
+            continue
+        path = step.declaration.subject_email[0]
+        horizon = step.cutoff(today + timedelta(days=within_days))
+        rows = step.declaration.model._default_manager.annotate(
+            consent_given=consent_selectors.consent_given_at(purpose=purpose, email_path=path)
+        ).filter(
+            consent_given__gte=start_of_local_day(step.cutoff(today) + timedelta(days=1)),
+            consent_given__lt=start_of_local_day(horizon + timedelta(days=1)),
+        )
+        found |= {(normalise_email(email), given) for email, given in rows.values_list(path, "consent_given")}
+    return found

@@ -80,6 +80,8 @@ def fillings(name: str, parameters: list[str], pattern: URLPattern, cases: dict[
                 values[parameter] = "1"
             elif parameter in ("country", "language_code", "path", "url", "uidb64", "token"):
                 values[parameter] = {"country": "norway", "path": "x", "url": "x"}.get(parameter, "x")
+            elif parameter == "event_id":  # a consent receipt
+                values[parameter] = 1
             elif parameter in ("model_name", "field_name", "record_id"):  # a register's file
                 values[parameter] = {"model_name": "jobapplication", "field_name": "cv", "record_id": 1}[
                     parameter

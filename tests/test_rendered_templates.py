@@ -34,6 +34,7 @@ from cases.models import Case, CaseType
 from cases.uploads import Upload, identify_upload
 from tests import images
 from tests.cases.test_report import anonymous_report, erasure_request, receipt_code
+from tests.consent.test_self_service import SELF_SERVICE_NOT_PAGES, self_service_pages
 from tests.factories import CaseHandlerFactory, StaffFactory, reply_as_staff, submit
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,7 @@ NOT_PAGES = {
     f"{LANGUAGE_PREFIX}follow-up/case/files/<int:attachment_id>/": "an attachment download",
     f"{LANGUAGE_PREFIX}follow-up/case/new-code/": "POST only; redirects to the case page",
     f"{LANGUAGE_PREFIX}follow-up/leave/": "POST only; redirects to the follow-up login",
+    **SELF_SERVICE_NOT_PAGES,
     # The REST API answers JSON (tests/api/); its Swagger UI is drf-spectacular's page.
     **{
         f"api/v1/{route}": "the REST API, JSON for staff (tests/api/)"
@@ -71,6 +73,13 @@ NOT_PAGES = {
         )
     },
     "api/v1/docs/": "the API's Swagger UI, drf-spectacular's page for staff (tests/api/)",
+    ".well-known/gpc.json": "Global Privacy Control's support resource, JSON (tests/consent/test_cookie_consent.py)",
+    "api/v1/consent/cookies/config/": "the other sites' cookie banner, JSON (tests/consent/test_cookie_consent.py)",
+    "api/v1/consent/cookies/choice/": "the other sites' cookie choices, JSON (tests/consent/test_cookie_consent.py)",
+    **{
+        f"api/v1/consent/{route}": "the consent API for the company's systems, JSON (tests/api/test_consent_api.py)"
+        for route in ("events/", "state/", "history/")
+    },
 }
 
 # The staff workspace's URL patterns that are not pages, each with the reason.
@@ -794,6 +803,9 @@ def test_no_template_syntax_reaches_any_public_page_in_any_state(
     report_form(walk)
     anonymous_case(walk)
     too_many(walk, settings)
+    sign_up_pages(walk)
+    cookie_pages(walk)
+    self_service_pages(walk)
     code = identified_cases(walk)
     error_pages(walk, code)
 
@@ -808,3 +820,104 @@ def test_no_template_syntax_reaches_any_public_page_in_any_state(
             for found in template_syntax_in(message.subject + message.body)
         ]
     assert not walk.problems, f"template syntax in {len(walk.problems)} places:\n" + "\n".join(walk.problems)
+
+
+# --- Sign-ups with double opt-in (issue 12, point 7) -------------------------------------------
+
+
+def sign_up_pages(walk: Walk) -> None:
+    """The newsletter and open-application forms, refused and sent; the page that says to check
+    one's e-mail; the confirmation link's page, confirmed, used again, forged, expired, with a
+    wording published meanwhile; and a sign-up not offered in the walk's language."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consent import services as consent_services
+    from consent.models import ConsentPurpose, Purpose, SignUp
+
+    def link_path(address: str) -> str:
+        [body] = [str(message.body) for message in mail.outbox if message.to == [address]][-1:]
+        link = urlsplit(re.search(r"https?://\S+/join/confirm/\?t=\S+", body).group(0))
+        return f"/join/confirm/?{link.query}"
+
+    reader = walk.visitor()
+    walk.get("newsletter form", "/join/newsletter/", client=reader)
+    walk.post(
+        "newsletter form, refused", "/join/newsletter/", {"email": "nonsense"}, client=reader, status=400
+    )
+    reader_address = f"reader-{walk.language}@example.com"
+    walk.post("check your e-mail", "/join/newsletter/", {"email": reader_address}, client=reader)
+
+    applicant = walk.visitor()
+    cv = SimpleUploadedFile("cv.pdf", images.PDF)
+    application = {
+        "full_name": "Kari Nordmann",
+        "email": f"kari-{walk.language}@example.com",
+        "skills": "Django",
+        "cv": cv,
+    }
+    walk.get("open application form", "/join/recruitment/", client=applicant)
+    walk.post(
+        "open application form, refused",
+        "/join/recruitment/",
+        {**application, "full_name": ""},
+        client=applicant,
+        status=400,
+    )
+    cv.seek(0)
+    walk.post("check your e-mail, an open application", "/join/recruitment/", application, client=applicant)
+    page = walk.get(
+        "sign-up confirmation page", link_path(f"kari-{walk.language}@example.com"), client=applicant
+    )
+    walk.post("sign-up confirmed", "/join/confirm/", {}, client=applicant, form_on=page)
+    walk.post("sign-up link used again", "/join/confirm/", {}, client=applicant, form_on=page, status=404)
+    walk.get("sign-up link forged", "/join/confirm/?t=forged", client=applicant, status=404)
+
+    page = walk.get("newsletter confirmation page", link_path(reader_address), client=reader)
+    newsletter = ConsentPurpose.objects.get(slug=Purpose.NEWSLETTER)
+    everywhere = {code: ("Newsletter", f"Version two ({code}).") for code in LANGUAGES}
+    consent_services.publish_version(purpose=newsletter, wordings=everywhere)
+    changed = walk.post(
+        "sign-up confirmation page, the wording changed meanwhile",
+        "/join/confirm/",
+        {},
+        client=reader,
+        form_on=page,
+        status=409,
+    )
+    SignUp.objects.filter(email=reader_address).update(created_at=timezone.now() - timedelta(days=30))
+    walk.get("sign-up link expired", link_path(reader_address), client=reader, status=410)
+    SignUp.objects.filter(email=reader_address).update(created_at=timezone.now())
+    elsewhere = {code: wording for code, wording in everywhere.items() if code != walk.language}
+    consent_services.publish_version(purpose=newsletter, wordings=elsewhere)
+    walk.get("newsletter form, not offered in this language", "/join/newsletter/", client=reader, status=404)
+    walk.post(
+        "sign-up confirmation page, no longer offered in its language",
+        "/join/confirm/",
+        {},
+        client=reader,
+        form_on=changed,
+        status=404,
+    )
+
+
+# --- Cookie consent (issue 12, point 8) --------------------------------------------------------
+
+
+def cookie_pages(walk: Walk) -> None:
+    """The cookie settings page before and after a choice, and the banner's form refused (every
+    page before walked the banner itself)."""
+    visitor = walk.visitor()
+    page = walk.get("cookie settings", "/cookies/", client=visitor)
+    walk.post(
+        "cookie settings, a button that is not one",
+        "/cookies/choice/",
+        {"choice": "all-of-them", "analytics": "on"},
+        client=visitor,
+        form_on=page,
+        status=400,
+    )
+    walk.post(
+        "cookie settings, saved", "/cookies/choice/", {"choice": "accept_all"}, client=visitor, form_on=page
+    )

@@ -2,6 +2,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.utils import translation
 
 from .ratelimit import ClientKey
 
@@ -75,5 +76,42 @@ def StaffIdleTimeoutMiddleware(get_response):
                 request.session[STAFF_LAST_SEEN_KEY] = now
                 request.session.set_expiry(idle_seconds)
         return get_response(request)
+
+    return middleware
+
+
+def LanguageCookieMiddleware(get_response):
+    """Keeps the URL's language in Django's language cookie, which is a functional cookie, only
+    while the visitor's cookie choice accepts functional cookies; deletes it when they do not (a
+    refusal, a withdrawal, or no choice at all). The choice view leaves the new choice on the
+    request, so that its own answer already follows it."""
+    from consent.cookies import read_choice  # consent's models load after this module
+
+    name = settings.LANGUAGE_COOKIE_NAME
+
+    def middleware(request):
+        response = get_response(request)
+        choice = getattr(request, "cookie_choice", None) or read_choice(request)
+        if choice is not None and choice.allows("functional"):
+            language = translation.get_language_from_path(request.path_info)
+            if language and request.COOKIES.get(name) != language:
+                response.set_cookie(
+                    name,
+                    language,
+                    max_age=settings.LANGUAGE_COOKIE_AGE,
+                    path=settings.LANGUAGE_COOKIE_PATH,
+                    domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                    secure=settings.LANGUAGE_COOKIE_SECURE or request.is_secure(),
+                    httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                )
+        elif name in request.COOKIES:
+            response.delete_cookie(
+                name,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+        return response
 
     return middleware

@@ -124,6 +124,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # The language cookie, only with functional cookie consent (issue 12, point 8).
+    "trustcenter.middleware.LanguageCookieMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -156,6 +158,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "trustcenter.context_processors.site",
+                "consent.context_processors.cookie_consent",
             ],
         },
     },
@@ -234,9 +237,13 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
 
-# Languages live in the URL (i18n_patterns), never in a cookie: a language cookie would be a
-# functional cookie, which needs consent.
+# Languages live in the URL (i18n_patterns). Django's language cookie is a functional cookie: it
+# is set (to the URL's language) only with functional cookie consent, and deleted without it
+# (trustcenter.middleware.LanguageCookieMiddleware).
 LANGUAGE_CODE = "en"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGES = [("en", "English"), ("nb", "Norsk bokmål"), ("sv", "Svenska"), ("da", "Dansk")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
@@ -325,8 +332,12 @@ if TRUSTCENTER_RETENTION_PAUSE_SECONDS < 0:
     raise ImproperlyConfigured("TRUSTCENTER_RETENTION_PAUSE_SECONDS must not be negative")
 TRUSTCENTER_RETENTION_RUN_LEASE_SECONDS = env_int("TRUSTCENTER_RETENTION_RUN_LEASE_SECONDS", 600, minimum=1)
 TRUSTCENTER_ORPHAN_FILE_HOURS = env_int("TRUSTCENTER_ORPHAN_FILE_HOURS", 24, minimum=1)
-# The storage folders uploads are written to (cases.models.attachment_path, registers' files).
-TRUSTCENTER_UPLOAD_FOLDERS = ("cases", "registers")
+# The storage folders uploads are written to (cases.models.attachment_path, registers' files,
+# the CVs of sign-ups waiting for confirmation).
+TRUSTCENTER_UPLOAD_FOLDERS = ("cases", "registers", "consent")
+# How long a sign-up's confirmation link works (consent sign-ups, double opt-in); an unconfirmed
+# sign-up is deleted by the "consent.pending" retention rule in any case.
+TRUSTCENTER_SIGN_UP_HOURS = env_int("TRUSTCENTER_SIGN_UP_HOURS", 72, minimum=1)
 
 # Registers' import and export (django-import-export): a file imports whole or not at all, and
 # exported cells that a spreadsheet would run as formulas are defused.
@@ -339,6 +350,8 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 TRUSTCENTER_CONTROLLER_NAME = env.str("TRUSTCENTER_CONTROLLER_NAME", default="Example Group AS")
 TRUSTCENTER_PRIVACY_EMAIL = env.str("TRUSTCENTER_PRIVACY_EMAIL", default="privacy@example.com")
 TRUSTCENTER_POSTAL_ADDRESS = env.str("TRUSTCENTER_POSTAL_ADDRESS", default="Postboks 1, 0101 Oslo, Norway")
+# The privacy contact's telephone, for consent receipts (empty: none given).
+TRUSTCENTER_CONTROLLER_PHONE = env.str("TRUSTCENTER_CONTROLLER_PHONE", default="")
 # The country whose public holidays move a deadline's last day (DESIGN.md §1), and its clocks' zone
 # is TIME_ZONE.
 TRUSTCENTER_CONTROLLER_COUNTRY = env.str("TRUSTCENTER_CONTROLLER_COUNTRY", default="NO").upper()
@@ -380,6 +393,16 @@ TRUSTCENTER_SUBMISSIONS_PER_HOUR = env_int("TRUSTCENTER_SUBMISSIONS_PER_HOUR", 2
 TRUSTCENTER_SUBMISSION_WINDOW_SECONDS = 3600  # the hour of TRUSTCENTER_SUBMISSIONS_PER_HOUR
 TRUSTCENTER_FOLLOWUP_FAILURES = env_int("TRUSTCENTER_FOLLOWUP_FAILURES", 5, minimum=1)
 TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS = env_int("TRUSTCENTER_FOLLOWUP_WINDOW_SECONDS", 15 * 60, minimum=1)
+# Cookie choices one connection may record in a minute (the portal's banner and the other sites'
+# together), and banner configurations the other sites' pages may fetch (browsers cache them).
+TRUSTCENTER_COOKIE_CHOICES_PER_MINUTE = env_int("TRUSTCENTER_COOKIE_CHOICES_PER_MINUTE", 30, minimum=1)
+TRUSTCENTER_COOKIE_CONFIGS_PER_MINUTE = env_int("TRUSTCENTER_COOKIE_CONFIGS_PER_MINUTE", 600, minimum=1)
+# Consent self-service: how long an e-mailed link works, and how long the page stays open once
+# the link is used (fixed from that moment, not renewed by each page seen).
+TRUSTCENTER_SELF_SERVICE_LINK_SECONDS = env_int("TRUSTCENTER_SELF_SERVICE_LINK_SECONDS", 60 * 60, minimum=60)
+TRUSTCENTER_SELF_SERVICE_SESSION_SECONDS = env_int(
+    "TRUSTCENTER_SELF_SERVICE_SESSION_SECONDS", 30 * 60, minimum=60
+)
 # Where the client address comes from behind a proxy; it is only ever hashed, never kept.
 TRUSTCENTER_CLIENT_ADDRESS_HEADER = env.str("TRUSTCENTER_CLIENT_ADDRESS_HEADER", default="REMOTE_ADDR")
 # Argon2id cost for receipt codes: tuned to tens of milliseconds on a 2-core machine.
@@ -429,6 +452,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 LOGGING = {
@@ -460,6 +484,13 @@ if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", TRU
     raise ImproperlyConfigured(
         f"TRUSTCENTER_API_RATE must be requests/period, e.g. 600/min or 10000/day, not {TRUSTCENTER_API_RATE!r}"
     )
+# The consent API's limit per client system (consent/api/throttling.py), apart from the staff's.
+TRUSTCENTER_CONSENT_API_RATE = env.str("TRUSTCENTER_CONSENT_API_RATE", default="1200/min").strip()
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", TRUSTCENTER_CONSENT_API_RATE):
+    raise ImproperlyConfigured(
+        "TRUSTCENTER_CONSENT_API_RATE must be requests/period, e.g. 1200/min, "
+        f"not {TRUSTCENTER_CONSENT_API_RATE!r}"
+    )
 KNOX_TOKEN_MODEL = "trustcenter.ApiToken"
 # knox's migrations create its own token table even when KNOX_TOKEN_MODEL swaps it out; without
 # them knox has no table at all (an orphan one would hold a key to the users that a flush of the
@@ -490,7 +521,12 @@ SPECTACULAR_SETTINGS = {
         "a case, the breach register and the dashboard's figures. Each answer holds only the cases "
         "of the caller's teams. Log in with the site's session (two-factor verified), or send a "
         "personal token made in the workspace (Account, API tokens) as `Authorization: Token <token>`. "
-        "Replies and notes with files are sent from the workspace; the API takes text only."
+        "Replies and notes with files are sent from the workspace; the API takes text only.\n\n"
+        "The consent API (/api/v1/consent/, tag consent) is for the company's other systems: each "
+        "sends its own token, made in the admin (Consent API clients), as `Authorization: Bearer "
+        "<token>`, and may read a person's consent, record it, or both. Staff sessions and personal "
+        "tokens do not open it. Whether a person may be sent marketing e-mail or the newsletter is "
+        "what its state endpoint answers."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -4,6 +4,8 @@ from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from two_factor.urls import urlpatterns as two_factor_urls
 
+from consent import cookie_views
+
 from . import views
 from .staff_access import StaffAdminSite
 
@@ -19,6 +21,7 @@ admin.site.__class__ = StaffAdminSite
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", views.health, name="health"),
+    path(".well-known/gpc.json", cookie_views.gpc_support, name="gpc_support"),
     # Not under a language prefix: an API client asks for its language with Accept-Language.
     path("api/v1/consent/", include("consent.api.urls")),
     path("api/v1/", include("cases.api.urls")),

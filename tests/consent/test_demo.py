@@ -22,11 +22,11 @@ def test_the_demo_holds_histories_across_versions_and_channels():
     assert all(event.actor == staff for event in events.filter(channel=Channel.STAFF))
     assert not events.exclude(channel=Channel.STAFF).filter(actor__isnull=False).exists()
 
-    # Kari agreed to the marketing wording's first version; the second waits for her answer.
-    kari = ConsentState.objects.get(
-        subject__email="kari.nordmann@example.no", purpose__slug=Purpose.MARKETING_EMAIL
+    # Astri agreed to the marketing wording's first version; the second waits for her answer.
+    astri = ConsentState.objects.get(
+        subject__email="astri.berge@example.no", purpose__slug=Purpose.MARKETING_EMAIL
     )
-    assert kari.standing and kari.version.number == 1
+    assert astri.standing and astri.version.number == 1
     sven = ConsentState.objects.get(
         subject__email="sven.lindqvist@example.se", purpose__slug=Purpose.MARKETING_EMAIL
     )

@@ -169,3 +169,22 @@ def test_withdrawing_another_purpose_or_an_imported_old_withdrawal_deletes_nothi
     assert not RetentionRun.objects.exists()
     assert RecruitmentEntry.objects.filter(email="anne@example.no").exists()
     assert selectors.current_consent(email="anne@example.no", purpose=Purpose.RECRUITMENT_DATABASE).standing
+
+
+def test_an_append_after_a_later_imported_event_is_replayed_into_its_place():
+    later = timezone.now() + timedelta(hours=1)  # an import whose clock runs ahead of the database's
+    imported = record("ida@example.no", WITHDRAW, channel=Channel.IMPORT, occurred_at=later)
+    given = record("ida@example.no", GIVE)  # now: before the imported withdrawal
+    assert ConsentEvent.objects.count() == 2  # the refused one-statement append left nothing behind
+    state = state_of("ida@example.no")
+    assert (state.given_at, state.withdrawn_at, state.last_event) == (given.occurred_at, later, imported)
+    assert selectors.first_broken_link() is None
+
+
+def test_a_refused_append_leaves_the_caller_s_transaction_usable():
+    empty = ConsentPurpose.objects.create(slug="not_yet_worded")  # no version published yet
+    with transaction.atomic():
+        with pytest.raises(services.NoWording):
+            services.record_consent(email="jo@example.no", purpose=empty, action=GIVE, channel=Channel.WEB)
+        record("jo@example.no", GIVE)  # the same transaction goes on
+    assert state_of("jo@example.no").standing

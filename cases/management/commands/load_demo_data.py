@@ -25,6 +25,7 @@ from cases.models import (
     ClockKind,
     EmailConfirmation,
 )
+from consent.cookies_demo import add_demo_cookie_site
 from consent.demo import load_consent_demo
 from retention.demo import load_register_demo
 
@@ -130,6 +131,7 @@ class Command(BaseCommand):
         logins = {slug: team_login(slug) for slug in services.DEFAULT_TEAMS}
         load_register_demo(actor=staff)
         load_consent_demo(actor=staff)
+        add_demo_cookie_site()
         if Case.objects.exists():
             code_lines = self.saved_code_lines(codes_file)
         else:
