@@ -20,6 +20,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from registers.registry import normalise_email
+from trustcenter.admin import ReadOnlyAdmin
 
 from . import cookies, selectors, services
 from .api.authentication import new_client_token
@@ -45,7 +46,7 @@ class RecordConsentForm(forms.Form):
 
 
 @admin.register(ConsentState)
-class ConsentStateAdmin(admin.ModelAdmin):
+class ConsentStateAdmin(ReadOnlyAdmin):
     """The current state, found by the subject's address; changed only by recording an event."""
 
     list_display = ["subject", "purpose", "version", "given_at", "withdrawn_at"]
@@ -56,15 +57,6 @@ class ConsentStateAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
         return super().get_search_results(request, queryset, normalise_email(search_term))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self):
         record = path("record/", self.admin_site.admin_view(self.record_view), name="consent_record")
@@ -176,21 +168,12 @@ class ConsentPurposeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(admin.ModelAdmin):
+class ConsentEventAdmin(ReadOnlyAdmin):
     """The ledger, read only; "Verify the chain" checks every link and names the first broken one."""
 
     list_display = ["id", "subject", "purpose", "version", "action", "channel", "occurred_at"]
     list_filter = ["purpose", "action", "channel"]
     search_fields = ["subject__id"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self):
         verify = path("verify/", self.admin_site.admin_view(self.verify_view), name="consent_verify_chain")

@@ -415,7 +415,9 @@ SIGN_UP_LINKS_PER_ADDRESS = 3
 SIGN_UP_ADDRESS_WINDOW_SECONDS = 3600
 
 
-class TooManySignUps(Exception):
+class TooManyRequests(Exception):
+    """A client asked for more sign-up or self-service links than its limit allows."""
+
     def __init__(self, seconds_left: int):
         super().__init__(seconds_left)
         self.seconds_left = seconds_left
@@ -550,7 +552,7 @@ def _take_sign_up_allowance(client_key) -> None:
         limit=settings.TRUSTCENTER_SUBMISSIONS_PER_HOUR,
     )
     if not attempt.allowed:
-        raise TooManySignUps(_seconds_until_sign_up_allowed(client_key))
+        raise TooManyRequests(_seconds_until_sign_up_allowed(client_key))
 
 
 def _check_application(*, full_name: str, phone: str, skills: str, cv: Upload | None) -> dict[str, list]:
@@ -608,7 +610,7 @@ def sign_up(
 
     Returns None, having kept and sent nothing, when the address was sent as many links this hour
     as it may be: the caller answers as if it was sent, so that the answer tells nothing about an
-    address (whether it signed up before, or is subscribed). Raises TooManySignUps past the
+    address (whether it signed up before, or is subscribed). Raises TooManyRequests past the
     connection's limit, SignUpNotOffered where the purpose is not offered in the language, and
     ValidationError (by field) for what cannot be kept.
     """
@@ -750,12 +752,6 @@ LINK_REQUESTS_PER_ADDRESS = 5
 LINK_REQUESTS_PER_CLIENT = 20
 
 
-class TooManyLinkRequests(Exception):
-    def __init__(self, seconds_left: int):
-        super().__init__(seconds_left)
-        self.seconds_left = seconds_left
-
-
 class LinkState(Enum):
     VALID = "valid"
     EXPIRED = "expired"
@@ -781,7 +777,7 @@ class NotOffered(Exception):
 
 def request_self_service_link(*, email: str, language: str, client_key) -> None:
     """The self-service form's request, sent as send_self_service_link sends it, within two
-    limits. Past the client's, raises TooManyLinkRequests. Past the address's (whoever asks, so
+    limits. Past the client's, raises TooManyRequests. Past the address's (whoever asks, so
     that a stranger cannot fill a mailbox), sends nothing and says nothing: the form answers as
     if a link were sent, so that its answer tells nothing of the address. Known or not to the
     ledger, an address is counted and sent to the same way."""
@@ -794,7 +790,7 @@ def request_self_service_link(*, email: str, language: str, client_key) -> None:
         "limit": LINK_REQUESTS_PER_CLIENT,
     }
     if not ratelimit.take_attempt(**client_limit).allowed:
-        raise TooManyLinkRequests(ratelimit.seconds_until_allowed(**client_limit))
+        raise TooManyRequests(ratelimit.seconds_until_allowed(**client_limit))
     if not ratelimit.take_attempt(
         scope="self-service-link-address",
         client_key=address,

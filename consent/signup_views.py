@@ -87,7 +87,7 @@ def _sign_up_page(request, kind: str):
         services.sign_up(
             kind=kind, language=request.LANGUAGE_CODE, client_key=request.client_key, **form.sign_up_fields()
         )
-    except services.TooManySignUps as refusal:
+    except services.TooManyRequests as refusal:
         _too_many(form, refusal.seconds_left)
         return _form_page(request, kind, form, offer, status=429)
     except services.SignUpNotOffered:

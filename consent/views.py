@@ -79,7 +79,7 @@ def request_link(request):
         services.request_self_service_link(
             email=form.cleaned_data["email"], language=request.LANGUAGE_CODE, client_key=request.client_key
         )
-    except services.TooManyLinkRequests as refusal:
+    except services.TooManyRequests as refusal:
         form.add_error(
             None,
             _("Many links have been asked for from your connection. Please try again in %(minutes)s minutes.")

@@ -29,6 +29,7 @@ from django.urls import path
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from trustcenter.admin import ReadOnlyAdmin
 from trustcenter.spreadsheets import Echo, spreadsheet_cell
 
 from . import queries, selectors, services, tasks
@@ -48,19 +49,6 @@ logger = logging.getLogger(__name__)
 
 VIEW_RULES = "retention.view_retentionrule"
 CHANGE_RULES = "retention.change_retentionrule"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Seen, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- rules ---------------------------------------------------------------------------------

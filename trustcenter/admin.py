@@ -1,9 +1,26 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
 from .models import OutboxMessage, Team, TeamMembership
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Seen, never added, changed or deleted here (every app's read-only records)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 STATE_LABELS = {"pending": _("pending"), "sent": _("sent"), "given up": _("given up")}
 
