@@ -85,20 +85,24 @@ def test_every_operation_answers_as_its_schema_says_and_shows_no_other_team_s_ca
             )
 
 
+# Each operation's examples: the same ones on every run, none kept between runs.
+EXAMPLES = hypothesis_settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
 def check_operation(operation, *, cases: list[Case], base_url: str, user, token: str) -> list[int]:
     """Runs the operation's examples as the user; the status codes of the answers."""
     headers = {"Authorization": f"Token {token}"}
     statuses = []
 
     @given(case=with_real_ids(operation, cases))
-    @hypothesis_settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @EXAMPLES
     def answers_well(case):
         response = case.call(base_url=base_url, headers=headers)
         statuses.append(response.status_code)
@@ -150,14 +154,7 @@ def check_consent_operation(operation, *, mode, base_url: str, token: str) -> li
     statuses = []
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @hypothesis_settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @EXAMPLES
     def answers_well(case):
         response = case.call(base_url=base_url, headers=headers)
         statuses.append(response.status_code)

@@ -41,7 +41,9 @@ def test_only_consents_whose_period_ends_within_thirty_days_are_asked_once_in_th
 
     mails = {mail.recipient: mail for mail in OutboxMessage.objects.all()}
     assert set(mails) == {"soon@example.se", "edge@example.no"}
-    assert '"Rekryteringsdatabas"' in mails["soon@example.se"].body  # the purpose's Swedish title
+    swedish = mails["soon@example.se"]
+    assert swedish.subject == "Förnya ditt samtycke: Rekryteringsdatabas"  # the purpose's Swedish title
+    assert swedish.body.startswith("Du lämnade ditt samtycke till ”Rekryteringsdatabas”")
     assert "/sv/consent/" in mails["soon@example.se"].body
     assert "/nb/consent/" in mails["edge@example.no"].body
     assert RenewalRequest.objects.count() == 2
