@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model, Q, QuerySet
@@ -177,13 +178,14 @@ def visible_entries(*, user) -> QuerySet[LogEntry]:
     superuser outside the whistleblowing team sees nothing about a whistleblowing case here
     either."""
     configuration = Q(content_type_id__in=_content_type_ids(CONFIGURATION).values())
-    # The registers, consent and the retention configuration: for those who may view that model.
+    # The registers, consent and the retention configuration: for those who may view that model
+    # (entries written by hand too, e.g. which system's API call appended a consent event).
     others = [
         model
-        for model in auditlog.get_models()
+        for label in ("registers", "retention", "consent")
+        for model in apps.get_app_config(label).get_models()
         if model not in CASE_PARTS
         and model not in CONFIGURATION
-        and model._meta.app_label in ("registers", "retention", "consent")
         and user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
     ]
     permitted = Q(content_type_id__in=_content_type_ids(others).values())

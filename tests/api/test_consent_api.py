@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from cases.audit import visible_entries
 from consent import selectors, services
 from consent.api.authentication import new_client_token, token_digest
 from consent.defaults import ensure_default_purposes
@@ -152,6 +153,12 @@ def test_a_system_gives_and_withdraws_and_the_state_and_history_follow():
         entry.additional_data["consent_api_client"] == {"id": client.pk, "name": "CRM"} for entry in entries
     )
     assert all(entry.actor is None and "kari" not in entry.object_repr.lower() for entry in entries)
+
+    # Staff who may view the ledger find those entries in the admin's audit log; others do not.
+    reader = StaffFactory(username="ledger-reader")
+    reader.user_permissions.add(Permission.objects.get(codename="view_consentevent"))
+    assert set(visible_entries(user=reader)) >= set(entries)
+    assert not set(visible_entries(user=StaffFactory(username="no-rights"))) & set(entries)
 
 
 def test_marketing_e_mail_is_answered_by_the_state_a_person_gave_elsewhere(crm):
