@@ -4,6 +4,7 @@ the self-service page, sign-ups waiting for their confirmation, the cookie inven
 tokens of the systems that use the consent API.
 """
 
+import hashlib
 import secrets
 import uuid
 from datetime import UTC
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registers.registry import Notice, Retention, exempt, personal_data
+from trustcenter.files import random_file_name
 
 
 class Purpose(models.TextChoices):
@@ -272,7 +274,14 @@ PENDING_NOTICE = Notice(
 
 
 def new_token() -> str:
+    """A random token for a link or an API client: 256 bits."""
     return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a token: its SHA-256, as hex. A token is 256 random bits, so a
+    fast hash is enough (no guessing a preimage), and a lookup needs no salt."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @personal_data(
@@ -314,8 +323,7 @@ class SignUpKind(models.TextChoices):
 
 def sign_up_file_path(instance: models.Model, filename: str) -> str:
     """A random name: no applicant's name in a path or a log line."""
-    extension = filename.rsplit(".", 1)[-1].lower()[:8] if "." in filename else "bin"
-    return f"consent/sign-ups/{secrets.token_hex(16)}.{extension}"
+    return random_file_name(folder="consent/sign-ups", filename=filename)
 
 
 @personal_data(

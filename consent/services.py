@@ -1,7 +1,6 @@
 """Consent: purposes and their wording, and the ledger (issue 12). Each change is one function
 with keyword-only arguments and one transaction."""
 
-import hashlib
 import logging
 import secrets
 from collections.abc import Iterator, Mapping
@@ -49,6 +48,7 @@ from .models import (
     SignUp,
     SignUpKind,
     new_token,
+    token_digest,
 )
 
 logger = logging.getLogger(__name__)
@@ -123,6 +123,7 @@ def record_consent(
     if email is not None:
         address = normalise_email(email)
         validate_email(address)
+    event = None
     if occurred_at is None and connection.vendor == "postgresql":
         event = _append_in_one_statement(
             purpose=purpose,
@@ -133,12 +134,28 @@ def record_consent(
             actor=actor,
             language=language,
         )
-        if event is not None:
-            if address and action == ConsentAction.WITHDRAW:  # the newest event: nothing stands
-                transaction.on_commit(
-                    partial(_consent_withdrawn, email=address, purpose=purpose.slug), robust=True
-                )
-            return event
+        standing = action == ConsentAction.GIVE  # the newest event decides the state
+    if event is None:
+        event, standing = _append_in_python(
+            purpose=purpose,
+            action=action,
+            channel=channel,
+            address=address,
+            subject=subject,
+            actor=actor,
+            occurred_at=occurred_at,
+            language=language,
+        )
+    if address and action == ConsentAction.WITHDRAW and not standing:
+        transaction.on_commit(partial(_consent_withdrawn, email=address, purpose=purpose.slug), robust=True)
+    return event
+
+
+def _append_in_python(
+    *, purpose, action, channel, address, subject, actor, occurred_at, language
+) -> tuple[ConsentEvent, bool]:
+    """The append through the ORM (SQLite, imports of earlier events, a state ahead of the
+    database's clock): the event, and whether the purpose's consent stands after it."""
     with transaction.atomic():
         # What needs no lock is read first: the lock is held until the commit, by one append at a
         # time, and the link and the state are all it protects.
@@ -166,12 +183,7 @@ def record_consent(
         event.digest = chain.event_digest(previous=previous, fields=event.chain_fields())
         event.save()
         state = _update_state(event)
-        standing = state.given_at is not None and state.withdrawn_at is None
-        if address and action == ConsentAction.WITHDRAW and not standing:
-            transaction.on_commit(
-                partial(_consent_withdrawn, email=address, purpose=purpose.slug), robust=True
-            )
-    return event
+    return event, state.given_at is not None and state.withdrawn_at is None
 
 
 # SQLSTATEs of consent_append (migration 0014).
@@ -577,10 +589,6 @@ def _check_application(*, full_name: str, phone: str, skills: str, cv: Upload | 
     return errors
 
 
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _mail_sign_up_link(*, sign_up: SignUp, token: str) -> None:
     signed = signing.dumps(token, salt=SIGN_UP_LINK_SALT)
     with translation.override(sign_up.language):
@@ -650,7 +658,7 @@ def sign_up(
             phone=phone.strip(),
             skills=skills.strip(),
             version=offer.version,
-            token_digest=_token_digest(token),
+            token_digest=token_digest(token),
         )
         if cv is not None:
             pending.cv.save(f"cv.{cv.kind.extension}", ContentFile(cv.data), save=False)
@@ -675,7 +683,7 @@ def _digest_of_link(token: str) -> str:
         raise SignUpLinkRefused(LinkProblem.FORGED) from None
     if not isinstance(raw, str) or not raw:
         raise SignUpLinkRefused(LinkProblem.FORGED)
-    return _token_digest(raw)
+    return token_digest(raw)
 
 
 def _pending(sign_up: SignUp | None, *, now: datetime) -> tuple[SignUp, SignUpOffer]:
@@ -801,10 +809,6 @@ def request_self_service_link(*, email: str, language: str, client_key) -> None:
     send_self_service_link(email=address, language=language)
 
 
-def _link_token_digest(raw_token: str) -> str:
-    return hashlib.sha256(raw_token.encode()).hexdigest()
-
-
 def send_self_service_link(*, email: str, language: str) -> None:
     """Mails the address a new single-use link to its self-service page, in `language`: the same
     row and the same mail whether or not the ledger knows the address, so that nothing tells the
@@ -819,7 +823,7 @@ def send_self_service_link(*, email: str, language: str) -> None:
     with transaction.atomic():
         link = SelfServiceLink.objects.create(
             email=address,
-            token_digest=_link_token_digest(raw_token),
+            token_digest=token_digest(raw_token),
             language=language,
             created_at=now,
             expires_at=now + timedelta(seconds=settings.TRUSTCENTER_SELF_SERVICE_LINK_SECONDS),
@@ -845,7 +849,7 @@ def _link_digest_or_refusal(token: str) -> tuple[str | None, LinkState | None]:
         return None, LinkState.EXPIRED
     except signing.BadSignature:
         return None, LinkState.BROKEN
-    return _link_token_digest(raw_token), None
+    return token_digest(raw_token), None
 
 
 def _refusal(row: Mapping[str, Any] | None, now: datetime) -> LinkState:

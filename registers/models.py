@@ -2,12 +2,12 @@
 the registry next to itself: what it holds, when its clock starts, how a person is found in it,
 and what a data subject is told about it."""
 
-import secrets
-
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from trustcenter.files import random_file_name
 
 from .registry import Notice, Retention, exempt, personal_data
 
@@ -40,8 +40,7 @@ exempt("registers.LegalEntity", reason="A company's name and number, not a perso
 
 def register_file_path(instance: models.Model, filename: str) -> str:
     """A random name under the register's folder: no person's name in a path or a log line."""
-    extension = filename.rsplit(".", 1)[-1].lower()[:8] if "." in filename else "bin"
-    return f"registers/{instance._meta.model_name}/{secrets.token_hex(16)}.{extension}"
+    return random_file_name(folder=f"registers/{instance._meta.model_name}", filename=filename)
 
 
 ANONYMISED = Q(anonymised_at__isnull=False)

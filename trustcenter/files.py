@@ -2,6 +2,7 @@
 when their record is deleted. Cases, retention and erasure all remove files through here."""
 
 import logging
+import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -9,6 +10,13 @@ from django.core.files.storage import Storage, default_storage
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+
+def random_file_name(*, folder: str, filename: str) -> str:
+    """A random name under `folder` that keeps the file's extension (lower case, at most 8
+    characters; "bin" without one): no person's name in a path or a log line."""
+    extension = filename.rsplit(".", 1)[-1].lower()[:8] if "." in filename else "bin"
+    return f"{folder}/{secrets.token_hex(16)}.{extension}"
 
 
 def remove_files(*, names: Iterable[str], storage: Storage = default_storage) -> int:

@@ -3,7 +3,6 @@ for it in the admin (consent.ConsentApiClient), sent as `Authorization: Bearer <
 staff's personal tokens (`Token`) and sessions open none of these endpoints, and a client's token
 opens nothing else: it is a scheme of its own, in the views of consent/api/views.py alone."""
 
-import hashlib
 import hmac
 from datetime import timedelta
 
@@ -16,7 +15,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from consent.models import ConsentApiClient, new_token
+from consent.models import ConsentApiClient, new_token, token_digest
 
 SCHEME = "Bearer"
 PREFIX_LENGTH = 8
@@ -24,12 +23,6 @@ PREFIX_LENGTH = 8
 LONGEST_TOKEN = 100
 # How stale `last_used_at` may be: a busy client writes it once a minute, not on every request.
 LAST_USED_PRECISION = timedelta(minutes=1)
-
-
-def token_digest(text: str) -> str:
-    """What the database keeps of a token: its SHA-256, as hex. The token is 256 random bits, so
-    a fast hash is enough (no guessing a preimage), and a lookup needs no salt."""
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def new_client_token() -> tuple[str, str, str]:
