@@ -14,23 +14,27 @@ closed at the end), in short blocks, baseline and chained alternating (B C C B B
 other work on the machine slows both alike:
 
 - chained: `consent.services.record_consent(email=..., purpose=..., action=..., channel=import)`,
-  as it is, for newsletter and marketing e-mail, one give in four a withdrawal: the ledger's
-  advisory lock, the hash chain, the state row, one transaction per event;
+  as it is, for newsletter and marketing e-mail, one give in four a withdrawal: the event and
+  the state row, one transaction per event; and `consent.services.seal_ledger()` running beside
+  the clients in a thread of its own (every 0.2 s; the beat task runs it every minute), chaining
+  what has committed. A block ends when its events are appended *and sealed*: the main thread calls
+  seal_ledger() once more after the clients finish, inside the block's time;
 - baseline: one `INSERT` per event through the same kind of connection in autocommit (one
   transaction per event) into `bench_plain_event`, made `LIKE consent_consentevent INCLUDING ALL`
   with the same foreign keys: the same columns, indexes and constraints, no trigger, no chain,
-  no state.
+  no state, no seal.
 
 ratio = chained events/s / baseline events/s; goals (issue 12) >= 0.7 at 1 client and >= 0.5 at
 8. Afterwards `consent.selectors.first_broken_link()` must be None, every chained event must be
-there, and `rebuild_consent_state(dry_run=True)` must find no difference; else the run fails.
+there and sealed, and `rebuild_consent_state(dry_run=True)` must find no difference; else the run
+fails.
 It prints the queries of one append (CaptureQueriesContext) and where the time of 200 appends
 goes (statements, COMMIT, Python); `--profile` adds a cProfile of 500 appends at 1 client on
 stderr.
 
 Lookup. The ledger is emptied (TRUNCATE: the append-only trigger refuses only UPDATE and
 DELETE) and filled with COPY (foreign-key triggers off while it copies): 50k events (1M with --full) over a quarter as many subjects, all
-eight purposes, a valid chain computed here with consent.chain.event_digest and the state rows
+eight purposes, a valid chain (the seals) computed here with consent.chain.event_digest and the state rows
 with consent.states.apply. The chain is verified (first_broken_link) and the states compared
 with the ledger (rebuild_consent_state(dry_run=True)), both timed. Then 2,000 calls of
 `consent.selectors.current_consent(email=..., purpose=...)`, half for existing subjects (any
@@ -165,15 +169,13 @@ def make_plain_table() -> None:
 
 PLAIN_INSERT = (
     f"INSERT INTO {PLAIN_TABLE} (subject_id, purpose_id, version_id, action, channel, occurred_at, "
-    "actor_id, previous_digest, digest) VALUES (%s, %s, %s, %s, %s, %s, NULL, %s, %s)"
+    "actor_id) VALUES (%s, %s, %s, %s, %s, %s, NULL)"
 )
 
 
 def append_plain(context: AppendContext, count: int, rng: random.Random) -> None:
     from django.db import connection
     from django.utils import timezone
-
-    from consent.chain import GENESIS
 
     with connection.cursor() as cursor:  # autocommit: each INSERT is its own transaction
         for _ in range(count):
@@ -187,8 +189,6 @@ def append_plain(context: AppendContext, count: int, rng: random.Random) -> None
                     "withdraw" if rng.random() < WITHDRAW_SHARE else "give",
                     "import",
                     timezone.now(),
-                    GENESIS,
-                    secrets.token_hex(32),
                 ],
             )
 
@@ -212,9 +212,44 @@ SIDES: dict[str, Callable[[AppendContext, int, random.Random], None]] = {
 }
 
 
+class Sealer:
+    """consent.services.seal_ledger() in a thread of its own, with its own connection, every
+    PERIOD seconds while the chained side's blocks run (paused for the baseline's): the beat
+    task's work, done 300 times as often as the beat task does it (every minute)."""
+
+    PERIOD = 0.2
+
+    def __init__(self) -> None:
+        self.running = threading.Event()
+        self.stopped = threading.Event()
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        from django.db import connection
+
+        from consent.services import seal_ledger
+
+        try:
+            while not self.stopped.is_set():
+                if not self.running.wait(timeout=0.1):
+                    continue
+                seal_ledger()
+                self.stopped.wait(timeout=self.PERIOD)
+        except BaseException as error:  # reported to the main thread, which stops the run
+            self.errors.append(error)
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=30)
+
+
 class Clients:
     """Threads that append on command, each with its own database connection (Django's are
-    per thread), kept open between blocks and closed when the threads end."""
+    per thread), kept open between blocks and closed when the threads end; and the sealer."""
 
     def __init__(self, number: int, context: AppendContext, seed: int):
         self.done: queue.Queue = queue.Queue()
@@ -227,6 +262,7 @@ class Clients:
         ]
         for thread in self.threads:
             thread.start()
+        self.sealer = Sealer()
 
     def _work(self, inbox: queue.Queue, context: AppendContext, rng: random.Random) -> None:
         from django.db import connection
@@ -243,12 +279,22 @@ class Clients:
             connection.close()
 
     def run(self, side: str, per_client: int) -> float:
-        """All clients append `per_client` events at once; the block's wall time."""
+        """All clients append `per_client` events at once; the block's wall time, for the chained
+        side until every event of the block is sealed into the chain."""
+        from consent.services import seal_ledger
+
+        chained = side == "chained"
         started = time.perf_counter()
+        if chained:
+            self.sealer.running.set()
         for inbox in self.inboxes:
             inbox.put((side, per_client))
         errors = [error for error in (self.done.get() for _ in self.inboxes) if error is not None]
+        if chained:
+            seal_ledger()  # what the sealer has not reached yet
+            self.sealer.running.clear()
         seconds = time.perf_counter() - started
+        errors += self.sealer.errors
         if errors:
             raise RuntimeError(f"{side}: {errors[0]!r}") from errors[0]
         return seconds
@@ -258,6 +304,7 @@ class Clients:
             inbox.put(None)
         for thread in self.threads:
             thread.join(timeout=30)
+        self.sealer.close()
 
 
 @dataclass
@@ -310,7 +357,8 @@ def append_queries(context: AppendContext) -> list[list[str]]:
 
 def where_appends_go(context: AppendContext, count: int) -> dict:
     """Of `count` appends at 1 client: the time in the database's statements (sent, executed,
-    answered: execute_wrapper), in COMMIT (the WAL flush) and the rest (Python: the ORM, the digest)."""
+    answered: execute_wrapper), in COMMIT (the WAL flush) and the rest (Python: the ORM). The
+    appends only: the sealer is not running."""
     from django.db import connection as this_connection
 
     connection: Any = this_connection  # its private _commit is wrapped below
@@ -381,13 +429,15 @@ def prepare_appends() -> AppendContext:
 
 
 def check_ledger(chained_events: int) -> str:
-    """The chain holds, no chained event is lost, the state table agrees with the ledger."""
+    """The chain holds, no chained event is lost or left unsealed, the state table agrees with
+    the ledger."""
     from django.db import connection
 
-    from consent.models import ConsentEvent
-    from consent.selectors import first_broken_link
-    from consent.services import rebuild_consent_state
+    from consent.models import ConsentEvent, ConsentSeal
+    from consent.selectors import first_broken_link, unsealed_events
+    from consent.services import rebuild_consent_state, seal_ledger
 
+    seal_ledger()  # the few appends outside the timed blocks (queries, breakdown, warm-up)
     started = time.perf_counter()
     broken = first_broken_link()
     if broken is not None:
@@ -395,6 +445,8 @@ def check_ledger(chained_events: int) -> str:
     found = ConsentEvent.objects.count()
     if found != chained_events:
         raise RuntimeError(f"{found} events in the ledger, {chained_events} appended")
+    if unsealed_events() or ConsentSeal.objects.count() != found:
+        raise RuntimeError("events left unsealed")
     differences = rebuild_consent_state(dry_run=True)
     if differences:
         raise RuntimeError(f"the state table differs from the ledger: {differences}")
@@ -402,7 +454,7 @@ def check_ledger(chained_events: int) -> str:
         cursor.execute(f"SELECT count(*) FROM {PLAIN_TABLE}")
         plain = cursor.fetchone()[0]
     return (
-        f"chain verified: {found:,} events, first_broken_link() is None, no event lost, the state "
+        f"chain verified: {found:,} events, all sealed, first_broken_link() is None, no event lost, the state "
         f"table agrees with the ledger ({time.perf_counter() - started:.1f} s); baseline table "
         f"{plain:,} rows"
     )
@@ -458,7 +510,7 @@ def fill_ledger(events: int) -> dict:
     from django.utils import timezone
 
     from consent import chain, states
-    from consent.models import ConsentEvent, ConsentPurpose, ConsentState, ConsentSubject
+    from consent.models import ConsentEvent, ConsentPurpose, ConsentSeal, ConsentState, ConsentSubject
     from consent.selectors import current_version
 
     rng = random.Random(SEED)
@@ -479,7 +531,8 @@ def fill_ledger(events: int) -> dict:
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"TRUNCATE {PLAIN_TABLE}, consent_consentstate, consent_consentevent, consent_consentsubject "
+            f"TRUNCATE {PLAIN_TABLE}, consent_consentstate, consent_consentseal, consent_consentevent, "
+            "consent_consentsubject "
             "RESTART IDENTITY CASCADE"
         )
         cursor.execute("SET session_replication_role = replica")  # no foreign-key triggers
@@ -490,6 +543,7 @@ def fill_ledger(events: int) -> dict:
                 subjects.add(subject_id, f"subject{number}@bench.example", first_seen, NULL)
             subjects.flush()
             copy = Copy(cursor, ConsentEvent, EVENT_COLUMNS)
+            seals = Copy(cursor, ConsentSeal, SEAL_COLUMNS)
             state: dict[tuple[int, str], states.State] = {}
             previous = chain.GENESIS
             for event_id in range(1, events + 1):
@@ -519,15 +573,15 @@ def fill_ledger(events: int) -> dict:
                     channel,
                     moment,
                     NULL,
-                    previous,
-                    digest,
                 )
+                seals.add(str(event_id), previous, digest, moment)
                 previous = digest
                 key = (subject, slug)
                 state[key] = states.apply(
                     state.get(key), states.Event(event_id, action, version.pk, occurred)
                 )
             copy.flush()
+            seals.flush()
             copy = Copy(cursor, ConsentState, STATE_COLUMNS)
             for number, ((subject, slug), each) in enumerate(state.items(), start=1):
                 copy.add(
@@ -546,7 +600,12 @@ def fill_ledger(events: int) -> dict:
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
-        for table in ("consent_consentsubject", "consent_consentevent", "consent_consentstate"):
+        for table in (
+            "consent_consentsubject",
+            "consent_consentevent",
+            "consent_consentseal",
+            "consent_consentstate",
+        ):
             cursor.execute(f"VACUUM ANALYZE {table}")
     return {
         "seconds": time.perf_counter() - started,
@@ -557,9 +616,16 @@ def fill_ledger(events: int) -> dict:
 
 
 EVENT_COLUMNS = (
-    *("id", "subject_id", "purpose_id", "version_id", "action", "channel", "occurred_at", "actor_id"),
-    *("previous_digest", "digest"),
+    "id",
+    "subject_id",
+    "purpose_id",
+    "version_id",
+    "action",
+    "channel",
+    "occurred_at",
+    "actor_id",
 )
+SEAL_COLUMNS = ("event_id", "previous_digest", "digest", "sealed_at")
 STATE_COLUMNS = ("id", "subject_id", "purpose_id", "version_id", "given_at", "withdrawn_at", "last_event_id")
 
 
@@ -744,7 +810,7 @@ def main() -> int:
         log(
             f"where an append's time goes at 1 client ({BREAKDOWN_APPENDS} appends): {breakdown['total']:.2f} ms = "
             f"statements {breakdown['statements']:.2f} + COMMIT {breakdown['commit']:.2f} + Python "
-            f"(ORM, digest) {breakdown['rest']:.2f}"
+            f"(ORM) {breakdown['rest']:.2f}"
         )
         if args.profile:
             profile_appends(context, 500)

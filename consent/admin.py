@@ -30,6 +30,7 @@ from .models import (
     ConsentApiClient,
     ConsentEvent,
     ConsentPurpose,
+    ConsentSeal,
     ConsentState,
     Cookie,
     CookieCategory,
@@ -174,6 +175,12 @@ class ConsentEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "subject", "purpose", "version", "action", "channel", "occurred_at"]
     list_filter = ["purpose", "action", "channel"]
     search_fields = ["subject__id"]
+    readonly_fields = ["digest"]
+
+    @admin.display(description=_("Digest"))
+    def digest(self, event: ConsentEvent) -> str:
+        seal = ConsentSeal.objects.filter(event=event).values_list("digest", flat=True).first()
+        return seal or str(_("Not yet sealed into the chain (within a minute)."))
 
     def get_urls(self):
         verify = path("verify/", self.admin_site.admin_view(self.verify_view), name="consent_verify_chain")
@@ -184,7 +191,14 @@ class ConsentEventAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         broken = selectors.first_broken_link()
         if broken is None:
-            self.message_user(request, _("The chain holds: no event was changed, removed or reordered."))
+            self.message_user(
+                request,
+                _(
+                    "The chain holds: no sealed event was changed, removed or reordered. %(count)s "
+                    "events are not yet sealed (within a minute)."
+                )
+                % {"count": selectors.unsealed_events()},
+            )
         else:
             self.message_user(
                 request,

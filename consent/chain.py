@@ -10,8 +10,31 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 GENESIS = "0" * 64
+
+
+def chained_fields(
+    *,
+    subject: object,
+    purpose: str,
+    version: int,
+    action: str,
+    channel: str,
+    occurred_at: datetime,
+    actor: object | None,
+) -> dict[str, str]:
+    """What an event's digest covers, as text: identifiers, never an address."""
+    return {
+        "subject": str(subject),
+        "purpose": purpose,
+        "version": str(version),
+        "action": action,
+        "channel": channel,
+        "occurred_at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": str(actor or ""),
+    }
 
 
 def event_digest(*, previous: str, fields: Mapping[str, str]) -> str:

@@ -7,7 +7,6 @@ tokens of the systems that use the consent API.
 import hashlib
 import secrets
 import uuid
-from datetime import UTC
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from registers.registry import Notice, Retention, exempt, personal_data
 from trustcenter.files import random_file_name
+
+from . import chain
 
 
 class Purpose(models.TextChoices):
@@ -160,7 +161,7 @@ class Channel(models.TextChoices):
 )
 class ConsentEvent(models.Model):
     """One give or withdrawal. Never changed or deleted (a database trigger refuses both on
-    PostgreSQL); each carries the digest of the one before it."""
+    PostgreSQL). Its link in the hash chain is its ConsentSeal, written after it commits."""
 
     subject = models.ForeignKey(ConsentSubject, on_delete=models.PROTECT, related_name="events")
     purpose = models.ForeignKey(ConsentPurpose, on_delete=models.PROTECT, related_name="+")
@@ -171,8 +172,6 @@ class ConsentEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    previous_digest = models.CharField(max_length=64)
-    digest = models.CharField(max_length=64, unique=True)
 
     class Meta:
         verbose_name = _("consent event")
@@ -184,15 +183,44 @@ class ConsentEvent(models.Model):
 
     def chain_fields(self) -> dict[str, str]:
         """What the digest covers: identifiers, never an address."""
-        return {
-            "subject": str(self.subject_id),
-            "purpose": self.purpose.slug,
-            "version": str(self.version.number),
-            "action": self.action,
-            "channel": self.channel,
-            "occurred_at": self.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "actor": str(self.actor_id or ""),
-        }
+        return chain.chained_fields(
+            subject=self.subject_id,
+            purpose=self.purpose.slug,
+            version=self.version.number,
+            action=self.action,
+            channel=self.channel,
+            occurred_at=self.occurred_at,
+            actor=self.actor_id,
+        )
+
+
+class ConsentSeal(models.Model):
+    """An event's link in the ledger's hash chain (consent/chain.py): the digest of the event's
+    fields and of the seal before it. Appends write no seal, so that they never wait for one
+    another; `services.seal_ledger` seals what has committed, one batch at a time, in the order
+    of the events' ids (the chain's order). Never changed or deleted (a trigger refuses both)."""
+
+    # The event's id is the seal's, and the chain's order: one index, the primary key.
+    event = models.OneToOneField(
+        ConsentEvent, on_delete=models.PROTECT, related_name="seal", primary_key=True
+    )
+    previous_digest = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(_("sealed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("seal")
+        verbose_name_plural = _("seals")
+        ordering = ["event"]
+
+    def __str__(self) -> str:
+        return f"#{self.event_id}: {self.digest[:12]}"
+
+
+exempt(
+    "consent.ConsentSeal",
+    reason="The hash chain's links: digests over an event's random identifiers, nothing that identifies a person.",
+)
 
 
 STANDING = Q(given_at__isnull=False, withdrawn_at__isnull=True)
@@ -210,12 +238,17 @@ class ConsentState(models.Model):
     `manage.py rebuild_consent_state`. `version` is the wording the standing consent agreed to
     (or, with none ever given, the wording that was refused)."""
 
-    subject = models.ForeignKey(ConsentSubject, on_delete=models.PROTECT, related_name="states")
-    purpose = models.ForeignKey(ConsentPurpose, on_delete=models.PROTECT, related_name="+")
-    version = models.ForeignKey(PurposeVersion, on_delete=models.PROTECT, related_name="+")
+    # Every append rewrites a row here, so it has no index it does not need: the unique (subject,
+    # purpose) and the (purpose, subject) index serve every lookup by subject or purpose; versions
+    # and events are never deleted, so their foreign keys need none.
+    subject = models.ForeignKey(
+        ConsentSubject, on_delete=models.PROTECT, related_name="states", db_index=False
+    )
+    purpose = models.ForeignKey(ConsentPurpose, on_delete=models.PROTECT, related_name="+", db_index=False)
+    version = models.ForeignKey(PurposeVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
     given_at = models.DateTimeField(_("given"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
-    last_event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, related_name="+")
+    last_event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     class Meta:
         verbose_name = _("consent state")

@@ -21,6 +21,7 @@ from .models import (
     Channel,
     ConsentEvent,
     ConsentPurpose,
+    ConsentSeal,
     ConsentState,
     Purpose,
     PurposeVersion,
@@ -85,14 +86,20 @@ def wording(*, purpose: ConsentPurpose, language: str) -> PurposeWording | None:
 
 
 def first_broken_link() -> int | None:
-    """Verifies the ledger's hash chain from its first event: the id of the first event whose
-    link does not hold, or None. Reads the events in chunks, in the order they were appended."""
-    events = (
-        ConsentEvent.objects.select_related("purpose", "version").order_by("id").iterator(chunk_size=2000)
-    )
+    """Verifies the ledger's hash chain from its first seal: the id of the first event whose
+    link does not hold, or None. Reads the seals and their events in chunks, in the chain's
+    order. Events not yet sealed are not part of it (unsealed_events)."""
+    seals = ConsentSeal.objects.select_related("event__purpose", "event__version").order_by("event")
     return chain.first_broken_link(
-        chain.Link(event.pk, event.previous_digest, event.digest, event.chain_fields()) for event in events
+        chain.Link(seal.event_id, seal.previous_digest, seal.digest, seal.event.chain_fields())
+        for seal in seals.iterator(chunk_size=2000)
     )
+
+
+def unsealed_events() -> int:
+    """How many events are in the ledger but not yet in its chain (services.seal_ledger)."""
+    newest_sealed = ConsentSeal.objects.order_by("-event").values_list("event_id", flat=True).first() or 0
+    return ConsentEvent.objects.filter(id__gt=newest_sealed).count()
 
 
 # The consent API (issue 12, point 9): what the company's other systems read about an address.
@@ -156,7 +163,7 @@ def consent_history(*, email: str) -> QuerySet[ConsentEvent]:
     happened); none for an address the ledger does not know, or no longer knows (erased)."""
     return (
         ConsentEvent.objects.filter(subject__email=normalise_email(email))
-        .select_related("purpose", "version")
+        .select_related("purpose", "version", "seal")
         .order_by("occurred_at", "id")
     )
 
@@ -239,9 +246,9 @@ COLLECTION_METHODS: dict[str, Promise] = {
 }
 
 
-def consent_receipt(*, event: ConsentEvent, language: str) -> dict:
-    """The Kantara consent receipt of one event (consent/receipts.py), in `language`. The
-    wording is the version the event agreed to, never the current one."""
+def consent_receipt(*, event: ConsentEvent, seal: ConsentSeal, language: str) -> dict:
+    """The Kantara consent receipt of one sealed event (consent/receipts.py; services.seal_of), in
+    `language`. The wording is the version the event agreed to, never the current one."""
     wording = _receipt_wording(event, language)
     with translation.override(language):
         site = settings.TRUSTCENTER_SITE_URL
@@ -255,8 +262,8 @@ def consent_receipt(*, event: ConsentEvent, language: str) -> dict:
                 action=event.action,
                 channel=event.channel,
                 occurred_at=event.occurred_at,
-                digest=event.digest,
-                previous_digest=event.previous_digest,
+                digest=seal.digest,
+                previous_digest=seal.previous_digest,
                 chain_fields=event.chain_fields(),
                 wording=receipts.Wording(
                     version=event.version.number,

@@ -38,6 +38,7 @@ from .models import (
     ConsentAction,
     ConsentEvent,
     ConsentPurpose,
+    ConsentSeal,
     ConsentState,
     ConsentSubject,
     Purpose,
@@ -82,16 +83,39 @@ def publish_version(*, purpose: ConsentPurpose, wordings: dict[str, tuple[str, s
     return version
 
 
-# The ledger. Appends take one lock, so that the chain never forks: two events appended at once
-# would otherwise both link to the same predecessor.
-LEDGER_LOCK = 7_301_512  # the advisory lock's number, the ledger's own
+# The ledger. An append as one statement (PostgreSQL, an event that happens now) writes its event
+# and the subject's state and waits for no other such append: it holds the ledger's lock shared.
+# What reads a state to write it (the Python path: imports, replays), a rebuild of the states and
+# the sealer's glance at what has committed take the lock whole. The hash chain is written after
+# the events commit, by seal_ledger.
+LEDGER_LOCK = 7_301_512  # the advisory locks' number, the ledger's own
 
 
-def _lock_the_chain() -> None:
+def _advisory_lock(sql: str, *arguments) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
+            cursor.execute(sql, arguments)
     # SQLite: the project's IMMEDIATE transactions already write one at a time.
+
+
+def _hold_the_ledger() -> None:
+    """Until the commit, no append is under way and none starts."""
+    _advisory_lock("SELECT pg_advisory_xact_lock(%s)", LEDGER_LOCK)
+
+
+def _newest_committed_event() -> int | None:
+    """The id of the newest event, read while no append is under way: every event with a smaller
+    id has committed (or was rolled back), none is still to come. The ledger's lock is held only
+    for that read, even inside a longer transaction."""
+    newest = ConsentEvent.objects.order_by("-id").values_list("id", flat=True)
+    if connection.vendor != "postgresql":
+        return newest.first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [LEDGER_LOCK])
+        try:
+            return newest.first()  # a statement of its own: it sees what committed while waiting
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LEDGER_LOCK])
 
 
 class NoWording(Exception):
@@ -157,8 +181,7 @@ def _append_in_python(
     """The append through the ORM (SQLite, imports of earlier events, a state ahead of the
     database's clock): the event, and whether the purpose's consent stands after it."""
     with transaction.atomic():
-        # What needs no lock is read first: the lock is held until the commit, by one append at a
-        # time, and the link and the state are all it protects.
+        # What needs no lock is read first: the lock is held until the commit.
         version = selectors.current_version(purpose=purpose)
         if version is None:
             raise NoWording(purpose.slug)
@@ -166,11 +189,8 @@ def _append_in_python(
             subject, _created = ConsentSubject.objects.get_or_create(email=address)
         if language and subject.language != language:
             ConsentSubject.objects.filter(pk=subject.pk).update(language=language)
-        _lock_the_chain()
-        previous = (
-            ConsentEvent.objects.order_by("-id").values_list("digest", flat=True).first() or chain.GENESIS
-        )
-        event = ConsentEvent(
+        _hold_the_ledger()
+        event = ConsentEvent.objects.create(
             subject=subject,
             purpose=purpose,
             version=version,
@@ -178,10 +198,7 @@ def _append_in_python(
             channel=channel,
             actor=actor,
             occurred_at=occurred_at or timezone.now(),
-            previous_digest=previous,
         )
-        event.digest = chain.event_digest(previous=previous, fields=event.chain_fields())
-        event.save()
         state = _update_state(event)
     return event, state.given_at is not None and state.withdrawn_at is None
 
@@ -193,15 +210,13 @@ NO_WORDING, STATE_AHEAD = "TCN01", "TCN02"
 def _append_in_one_statement(
     *, purpose, action, channel, address, subject, actor, language
 ) -> ConsentEvent | None:
-    """The append as one statement on PostgreSQL (the function `consent_append`: the lock, the
-    link, the digest in chain.py's canonical form, the event and the state), for an event that
-    happens now. None where the state's last event is later than the database's clock (an
+    """The append as one statement on PostgreSQL (the function `consent_append`: the locks, the
+    event and the state), for an event that happens now. None where the state's last event is later than the database's clock (an
     import's): the caller takes the Python path, which replays."""
     arguments = [
         address,
         subject.pk if subject is not None else None,
         purpose.pk,
-        purpose.slug,
         action,
         channel,
         actor.pk if actor is not None else None,
@@ -214,7 +229,7 @@ def _append_in_one_statement(
             transaction.atomic() if connection.in_atomic_block else nullcontext(),
             connection.cursor() as cursor,
         ):
-            cursor.execute("SELECT * FROM consent_append(%s, %s, %s, %s, %s, %s, %s, %s)", arguments)
+            cursor.execute("SELECT * FROM consent_append(%s, %s, %s, %s, %s, %s, %s)", arguments)
             row = cursor.fetchone()
     except DatabaseError as error:
         code = getattr(getattr(error, "__cause__", None), "pgcode", None)
@@ -223,7 +238,7 @@ def _append_in_one_statement(
         if code == STATE_AHEAD:
             return None
         raise
-    event_id, subject_id, version_id, occurred, previous, digest = row
+    event_id, subject_id, version_id, occurred = row
     event = ConsentEvent(
         id=event_id,
         subject_id=subject_id,
@@ -233,11 +248,86 @@ def _append_in_one_statement(
         channel=channel,
         actor=actor,
         occurred_at=occurred,
-        previous_digest=previous,
-        digest=digest,
     )
     event._state.adding = False
     return event
+
+
+# Sealing: each committed event gets its link in the chain (a ConsentSeal), in the order of the
+# events' ids, so that the chain's order is the ledger's. Every event up to the newest sealed one
+# is sealed; the sealer looks only above it, and only up to the newest event that had committed
+# when it held the ledger's lock for a moment (no append under way, so no smaller id still to
+# come). Between its append and its seal an event is in the ledger but not yet under the chain's
+# protection: a minute at most (the beat task), none for an event whose digest is shown.
+SEAL_BATCH = 5_000
+
+
+def seal_ledger(*, batch: int = SEAL_BATCH) -> int:
+    """Seals every event that had committed when it started, `batch` events a transaction;
+    returns how many it sealed. On PostgreSQL each batch is one statement (the function
+    `consent_seal`, migration 0015, in chain.py's canonical form, which verifies it)."""
+    newest = _newest_committed_event()
+    if newest is None:
+        return 0
+    sealed = 0
+    while True:
+        if connection.vendor == "postgresql":
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT consent_seal(%s, %s)", [newest, batch])
+                count = cursor.fetchone()[0]
+        else:
+            count = _seal_in_python(newest=newest, batch=batch)
+        sealed += count
+        if count < batch:
+            return sealed
+
+
+def _seal_in_python(*, newest: int, batch: int) -> int:
+    with transaction.atomic():
+        last = ConsentSeal.objects.order_by("-event").values_list("event_id", "digest").first()
+        after, previous = last or (0, chain.GENESIS)
+        rows = (
+            ConsentEvent.objects.filter(id__gt=after, id__lte=newest)
+            .order_by("id")
+            .values_list(
+                "id",
+                "subject_id",
+                "purpose__slug",
+                "version__number",
+                "action",
+                "channel",
+                "occurred_at",
+                "actor_id",
+            )
+        )
+        now = timezone.now()
+        seals = []
+        for event_id, subject, purpose, version, action, channel, occurred_at, actor in rows[:batch]:
+            fields = chain.chained_fields(
+                subject=subject,
+                purpose=purpose,
+                version=version,
+                action=action,
+                channel=channel,
+                occurred_at=occurred_at,
+                actor=actor,
+            )
+            digest = chain.event_digest(previous=previous, fields=fields)
+            seals.append(
+                ConsentSeal(event_id=event_id, previous_digest=previous, digest=digest, sealed_at=now)
+            )
+            previous = digest
+        ConsentSeal.objects.bulk_create(seals)
+    return len(seals)
+
+
+def seal_of(event: ConsentEvent) -> ConsentSeal:
+    """The event's link in the chain, sealing what has committed first if it has none yet."""
+    seal = ConsentSeal.objects.filter(event=event).first()
+    if seal is None:
+        seal_ledger()
+        seal = ConsentSeal.objects.get(event=event)
+    return seal
 
 
 def _consent_withdrawn(*, email: str, purpose: str) -> None:
@@ -319,7 +409,7 @@ def rebuild_consent_state(*, dry_run: bool = False) -> StateDifferences:
     slugs = dict(ConsentPurpose.objects.values_list("pk", "slug"))
     differences = StateDifferences()
     with transaction.atomic():
-        _lock_the_chain()  # no append between the replay and the repair
+        _hold_the_ledger()  # no append between the replay and the repair
         table = {
             (row.subject_id, row.purpose_id): (row.pk, _state_of(row)) for row in ConsentState.objects.all()
         }

@@ -206,18 +206,18 @@ def leave(request):
     return redirect("consent:request_link")
 
 
-def _subject_event(email: str, event_id: int):
+def _subject_receipt(email: str, event_id: int, language: str) -> tuple:
+    """One of the person's events and its receipt (sealed into the chain first if it is not yet)."""
     event = selectors.subject_event(email=email, event_id=event_id)
     if event is None:
         raise Http404
-    return event
+    return event, selectors.consent_receipt(event=event, seal=services.seal_of(event), language=language)
 
 
 @never_cache
 @self_service_required
 def receipt(request, email: str, event_id: int):
-    event = _subject_event(email, event_id)
-    data = selectors.consent_receipt(event=event, language=request.LANGUAGE_CODE)
+    event, data = _subject_receipt(email, event_id, request.LANGUAGE_CODE)
     return render(
         request,
         "consent/receipt.html",
@@ -233,9 +233,9 @@ def receipt(request, email: str, event_id: int):
 @never_cache
 @self_service_required
 def receipt_json(request, email: str, event_id: int):
-    event = _subject_event(email, event_id)
+    event, data = _subject_receipt(email, event_id, request.LANGUAGE_CODE)
     response = JsonResponse(
-        selectors.consent_receipt(event=event, language=request.LANGUAGE_CODE),
+        data,
         json_dumps_params={"ensure_ascii": False, "indent": 2},
     )
     response["Content-Disposition"] = f'attachment; filename="consent-receipt-{event.pk}.json"'

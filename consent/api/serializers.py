@@ -91,7 +91,13 @@ class ConsentEventSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
     occurred_at = serializers.DateTimeField(read_only=True)
     digest = serializers.CharField(
-        read_only=True, help_text=_("The event's link in the ledger's hash chain (SHA-256, hex).")
+        source="seal.digest",
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "The event's link in the ledger's hash chain (SHA-256, hex); null until the event is "
+            "sealed into the chain, within a minute of its recording (the history has it then)."
+        ),
     )
 
 

@@ -62,8 +62,9 @@ EVENT_EXAMPLE = {
     "action": "give",
     "channel": "api",
     "occurred_at": "2026-03-02T09:00:00Z",
-    "digest": "9b74c9897bac770ffc029102a200c5de5d7f6f5e1f2c4b7b0a9d3c2e1f0a9b8c",
+    "digest": None,  # sealed into the chain within a minute
 }
+SEALED_DIGEST_EXAMPLE = "9b74c9897bac770ffc029102a200c5de5d7f6f5e1f2c4b7b0a9d3c2e1f0a9b8c"
 
 
 def _valid(input_class, request) -> dict:
@@ -239,7 +240,10 @@ class History(ConsentApiView):
         examples=[
             ADDRESS_EXAMPLE,
             OpenApiExample(
-                "One give", value={"events": [EVENT_EXAMPLE]}, response_only=True, status_codes=["200"]
+                "One give",
+                value={"events": [{**EVENT_EXAMPLE, "digest": SEALED_DIGEST_EXAMPLE}]},
+                response_only=True,
+                status_codes=["200"],
             ),
         ],
     )

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from consent.api.authentication import new_client_token
 from consent.defaults import ensure_default_purposes
-from consent.models import ConsentApiClient, ConsentEvent
+from consent.models import ConsentApiClient, ConsentEvent, ConsentSeal
 from tests.browser.test_consent_self_service import open_consents
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -55,7 +55,9 @@ def test_give_and_withdraw_through_self_service_then_the_api_sees_it(new_visit, 
     ).first.click()
     expect(page.get_by_role("heading", name="Consent receipt", level=1)).to_be_visible()
     withdrawn = ConsentEvent.objects.latest("id")
-    expect(page.get_by_text(withdrawn.digest)).to_be_visible()
+    expect(
+        page.get_by_text(ConsentSeal.objects.get(event=withdrawn).digest)
+    ).to_be_visible()  # sealed by the receipt
 
     state = api_state(live_server.url, token, PERSON)["newsletter"]
     assert state["standing"] is False and state["withdrawn_at"] is not None

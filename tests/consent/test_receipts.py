@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils.html import escape
 
 from consent import chain, receipts, selectors, services
-from consent.models import Channel, ConsentAction, ConsentEvent, ConsentSubject, Purpose
+from consent.models import Channel, ConsentAction, ConsentEvent, ConsentSeal, ConsentSubject, Purpose
 from tests.consent.test_self_service import KNOWN, UNKNOWN, open_page, purpose, record, visitor
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +31,11 @@ def test_the_json_receipt_tells_the_event(settings):
     settings.TRUSTCENTER_CONTROLLER_PHONE = "+47 22 00 00 00"
     event = record(KNOWN, GIVE, Purpose.NEWSLETTER, channel=Channel.WEB)
     client = open_page(visitor(), KNOWN)
+    assert not ConsentSeal.objects.filter(event=event).exists()  # appended, not yet in the chain
     response = client.get(f"/en/consent/receipts/{event.pk}/json")
     assert KNOWN.encode() not in response.content  # the person is named by the ledger's identifier
     receipt = receipt_json(client, event)
+    seal = ConsentSeal.objects.get(event=event)  # the receipt sealed it, to show its digest
     subject = ConsentSubject.objects.get(email=KNOWN)
     wording = event.version.wordings.get(language="en")
 
@@ -41,7 +43,7 @@ def test_the_json_receipt_tells_the_event(settings):
     assert receipt["jurisdiction"] == "NO"
     assert receipt["consentTimestamp"] == int(event.occurred_at.timestamp())
     assert receipt["collectionMethod"] == "Given or withdrawn by the person on a web page of the controller."
-    assert uuid.UUID(receipt["consentReceiptID"]) == uuid.uuid5(receipts.RECEIPT_NAMESPACE, event.digest)
+    assert uuid.UUID(receipt["consentReceiptID"]) == uuid.uuid5(receipts.RECEIPT_NAMESPACE, seal.digest)
     assert "publicKey" not in receipt
     assert receipt["language"] == "en"
     assert receipt["piiPrincipalId"] == str(subject.id)
@@ -90,8 +92,8 @@ def test_the_json_receipt_tells_the_event(settings):
     ledger = receipt["ledgerEvent"]
     assert (ledger["id"], ledger["digest"], ledger["previousDigest"]) == (
         event.pk,
-        event.digest,
-        event.previous_digest,
+        seal.digest,
+        seal.previous_digest,
     )
     assert datetime.fromisoformat(ledger["occurredAt"]) == event.occurred_at
 
@@ -106,7 +108,7 @@ def test_a_receipt_can_be_checked_against_the_chain():
         == ledger["digest"]
     )
     assert ledger["digestCovers"]["subject"] == receipt["piiPrincipalId"]
-    assert ConsentEvent.objects.get(digest=ledger["digest"]).pk == event.pk
+    assert ConsentSeal.objects.get(digest=ledger["digest"]).event_id == event.pk
     assert (receipt["action"], receipt["channel"]) == ("withdraw", "api")
     assert (
         receipt["collectionMethod"] == "Recorded through the consent API by one of the controller's systems."
@@ -122,7 +124,7 @@ def test_the_receipt_page_is_readable_in_the_pages_language():
     assert '<html lang="nb">' in text
     norwegian = event.version.wordings.get(language="nb")
     assert '<div lang="nb"' in text and escape(norwegian.text) in text
-    assert event.digest in text and str(event.subject_id) in text
+    assert ConsentSeal.objects.get(event=event).digest in text and str(event.subject_id) in text
     assert f'href="/nb/consent/receipts/{event.pk}/json"' in text
     assert receipt_json(client, event, "nb")["language"] == "nb"
     english = client.get(f"/en/consent/receipts/{event.pk}/").content.decode()
@@ -160,11 +162,12 @@ def test_the_receipt_shows_the_wording_agreed_to_not_the_current_one():
 def test_another_persons_receipt_is_not_found():
     theirs = record(UNKNOWN, GIVE)
     mine = record(KNOWN, GIVE)
+    services.seal_ledger()
     client = open_page(visitor(), KNOWN)
     for url in (f"/en/consent/receipts/{theirs.pk}/", f"/en/consent/receipts/{theirs.pk}/json"):
         response = client.get(url)
         assert response.status_code == 404
-        assert theirs.digest.encode() not in response.content
+        assert ConsentSeal.objects.get(event=theirs).digest.encode() not in response.content
     assert client.get(f"/en/consent/receipts/{mine.pk + 1000}/").status_code == 404
     assert client.get(f"/en/consent/receipts/{mine.pk}/").status_code == 200
 
