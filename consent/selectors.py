@@ -42,10 +42,12 @@ class CurrentConsent:
 
 def current_consent(*, email: str, purpose: str) -> CurrentConsent:
     """A subject's consent for a purpose as it stands now."""
-    state = ConsentState.objects.filter(subject__email=normalise_email(email), purpose__slug=purpose).first()
-    if state is None:
-        return CurrentConsent(purpose=purpose, given_at=None, withdrawn_at=None)
-    return CurrentConsent(purpose=purpose, given_at=state.given_at, withdrawn_at=state.withdrawn_at)
+    # One row at most (one state per subject and purpose): no ORDER BY, no model instance.
+    found = ConsentState.objects.filter(
+        subject__email=normalise_email(email), purpose__slug=purpose
+    ).values_list("given_at", "withdrawn_at")[:1]
+    given_at, withdrawn_at = found[0] if found else (None, None)
+    return CurrentConsent(purpose=purpose, given_at=given_at, withdrawn_at=withdrawn_at)
 
 
 def _states(purpose: str, email_path: str):
