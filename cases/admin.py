@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import audit, selectors, services
 from .downloads import attachment_download
-from .models import Case, CaseEvent, CaseMessage, CaseType, CaseTypeRouting, ClockPolicy
+from .models import Case, CaseEvent, CaseMessage, CaseType, CaseTypeRouting, ClockPolicy, ProvenIdentity
 
 
 class CaseReadOnlyInline(admin.TabularInline):
@@ -65,6 +65,17 @@ class CaseEventInline(CaseReadOnlyInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("case", "actor")
+
+
+class ProvenIdentityInline(CaseReadOnlyInline):
+    """A data-subject request's proven identities (added from the staff workspace's case page)."""
+
+    model = ProvenIdentity
+    readonly_fields = ("added_at", "added_by", "kind", "value", "how_proven")
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("case", "added_by")
 
 
 class CaseAdminForm(forms.ModelForm):
@@ -128,7 +139,7 @@ class CaseAdmin(admin.ModelAdmin):
     list_filter = ["case_type", "status", EmailStateFilter, "is_anonymous"]
     search_fields = ["reference"]
     date_hierarchy = "received_at"
-    inlines = [CaseMessageInline, CaseEventInline]
+    inlines = [CaseMessageInline, CaseEventInline, ProvenIdentityInline]
     readonly_fields = [
         "reference",
         "case_type",
@@ -153,6 +164,11 @@ class CaseAdmin(admin.ModelAdmin):
         ),
         (_("Reply"), {"fields": ["reply", "status_read"]}),
     ]
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.case_type == CaseType.SUBJECT_REQUEST:
+            return self.inlines
+        return [inline for inline in self.inlines if inline is not ProvenIdentityInline]
 
     def has_add_permission(self, request):
         return False

@@ -203,6 +203,8 @@ class CaseEventKind(models.TextChoices):
     SUBJECTS_INFORMED = "subjects_informed", _("Decision on telling the data subjects")
     REMINDER_SENT = "reminder_sent", _("Reminder sent to the team")
     DELETION_POSTPONED = "deletion_postponed", _("Deletion postponed")
+    IDENTITY_ADDED = "identity_added", _("Proven identity added")
+    DATA_COLLECTED = "data_collected", _("The requester's data collected")
 
 
 class CaseEvent(models.Model):
@@ -496,6 +498,64 @@ class BreachNotification(models.Model):
         return f"{self.breach}: {self.get_authority_display()}"
 
 
+# --- Fulfilling a data-subject request (cases.fulfilment) ---------------------------------------
+
+
+class IdentityKind(models.TextChoices):
+    EMAIL = "email", _("e-mail address")
+    PHONE = "phone", _("phone number")
+
+
+class ProvenIdentity(models.Model):
+    """An address or phone number that staff have seen the requester prove, besides the address
+    the request was confirmed from: the registry looks for it too."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="proven_identities")
+    kind = models.CharField(_("kind"), max_length=8, choices=IdentityKind.choices)
+    # Normalised as the registry compares it (registers.registry.normalise_email / _phone).
+    value = models.CharField(_("value"), max_length=254)
+    how_proven = models.TextField(_("how it was proven"))
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(_("added"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("proven identity")
+        verbose_name_plural = _("proven identities")
+        ordering = ["added_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind", "value"], name="one_proven_identity_per_value"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.get_kind_display()}"
+
+
+class SubjectCollection(models.Model):
+    """What the registry found for a requester, register by register, when staff collected it:
+    counts and register names only (`results`), never the records themselves."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="collections")
+    collected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    collected_at = models.DateTimeField(_("collected"), default=timezone.now)
+    # [{"register": "registers.Lead", "found": 2, "answered_elsewhere": 0}, ...]: one entry per
+    # register that can name a person, found or not.
+    results = models.JSONField(_("found per register"), default=list)
+    audit_entries = models.PositiveIntegerField(_("audit entries about the records"), default=0)
+
+    class Meta:
+        verbose_name = _("collection of a requester's data")
+        verbose_name_plural = _("collections of a requester's data")
+        ordering = ["-collected_at", "-pk"]
+        get_latest_by = ["collected_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {timezone.localtime(self.collected_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def total_found(self) -> int:
+        return sum(entry["found"] for entry in self.results)
+
+
 # The registry (registers.registry): what each model of a case holds and how long. Everything
 # of a case is kept as long as the case and deleted with it (`services.delete_cases`).
 def _case_retention_clock():
@@ -549,6 +609,11 @@ declare(
         ),
     ),
     subject_email=("reporter_email",),
+    # Only a reporter who gave their name is found: an anonymous report is never matched to
+    # anyone, whatever it contains.
+    subject_scope=models.Q(is_anonymous=False),
+    answered_elsewhere=models.Q(case_type=CaseType.WHISTLEBLOWING),
+    answered_elsewhere_by=_("The whistleblowing team"),
     exported=(
         "reference",
         "case_type",
@@ -579,6 +644,8 @@ for _part, _fields, _path in (
     ),
     (BreachNotification, ("summary", "delay_reasons"), "breach__case"),
     (EmailConfirmation, (), "case"),
+    (ProvenIdentity, ("value", "how_proven"), "case"),
+    (SubjectCollection, (), "case"),
 ):
     declare(
         _part,

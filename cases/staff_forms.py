@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import report_periods, selectors
 from .forms import attachments_field
-from .models import CaseOutcome, CaseStatus, CaseType, ClockKind, Severity
+from .models import CaseOutcome, CaseStatus, CaseType, ClockKind, IdentityKind, Severity
 from .report_periods import PeriodKind
 
 if TYPE_CHECKING:
@@ -177,6 +177,20 @@ class PostponeDeletionForm(forms.Form):
 
     until = forms.DateField(label=_("Keep until"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = _staff_text_field(_("Why the case must be kept longer"))
+
+
+class ProvenIdentityForm(forms.Form):
+    prefix = "identity"  # the case page holds every form: ids stay unique
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=IdentityKind.choices, widget=forms.RadioSelect)
+    value = forms.CharField(label=_("Address or number"), max_length=254)
+    how_proven = _staff_text_field(_("How the requester proved it"))
+
+
+class CollectForm(forms.Form):
+    """Collecting asks for nothing but the press of a button (and the form's CSRF token)."""
+
+    prefix = "collect"
 
 
 class ExcludeHandlerForm(forms.Form):

@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from trustcenter.models import TeamMembership
 from trustcenter.staff_access import staff_member_required_2fa as staff_required
 
-from . import audit, questions, selectors, services
+from . import audit, fulfilment, questions, selectors, services
 from .deadlines import ClockState, clock_state
 from .downloads import staff_attachment_download
 from .models import (
@@ -35,15 +35,18 @@ from .models import (
     CaseType,
     ClockKind,
     ClockPolicy,
+    IdentityKind,
 )
 from .staff_forms import (
     STAFF_STATUS_NAMES,
     AddClockForm,
     AssignForm,
+    CollectForm,
     ExcludeHandlerForm,
     ExtendForm,
     NoteForm,
     PostponeDeletionForm,
+    ProvenIdentityForm,
     QueueFilterForm,
     ReclassifyForm,
     ReplyForm,
@@ -235,6 +238,25 @@ def _extendable(case: Case, clocks: list[CaseClock], now: datetime) -> bool:
     )
 
 
+def _fulfilment(case: Case) -> dict | None:
+    """The data-subject request panel: the requester's identities and what the latest collection
+    found. None for other case types."""
+    if case.case_type != CaseType.SUBJECT_REQUEST:
+        return None
+    collection = case.collections.select_related("collected_by").first()
+    try:
+        fulfilment.check_fulfillable(case=case)
+        refusal = ""
+    except ValidationError as error:
+        refusal = " ".join(error.messages)
+    return {
+        "refusal": refusal,
+        "identities": list(case.proven_identities.select_related("added_by")),
+        "collection": collection,
+        "lines": fulfilment.collection_lines(collection=collection) if collection else [],
+    }
+
+
 def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 200):
     now = timezone.now()
     clocks = list(case.clocks.select_related("met_by", "added_by").order_by("dropped_at", "due_at"))
@@ -252,6 +274,8 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
         "extend": ExtendForm(),
         "exclude": ExcludeHandlerForm(case=case),
         "postpone": PostponeDeletionForm(),
+        "identity": ProvenIdentityForm(initial={"kind": IdentityKind.EMAIL}),
+        "collect": CollectForm(),
     }
     forms.update(bound or {})
     bound_names = set(bound or {})
@@ -281,6 +305,7 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
         "is_lead": _is_lead_for(request.user, case) or "exclude" in bound_names,
         "time_zone": timezone.get_current_timezone_name(),
         "retention": selectors.case_retention(case=case),
+        "fulfilment": _fulfilment(case),
     }
     from .breach_views import breach_context
 
@@ -474,4 +499,34 @@ def postpone_deletion(request, case_id: int):
             case=case, actor=request.user, until=data["until"], reason=data["reason"]
         ),
         done=_("The case will be kept until the day you chose."),
+    )
+
+
+@staff_required
+def add_identity(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="identity",
+        form=lambda case: ProvenIdentityForm(request.POST),
+        action=lambda case, data: fulfilment.add_proven_identity(
+            case=case,
+            actor=request.user,
+            kind=data["kind"],
+            value=data["value"],
+            how_proven=data["how_proven"],
+        ),
+        done=_("The identity was added; the next collection looks for it too."),
+    )
+
+
+@staff_required
+def collect(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="collect",
+        form=lambda case: CollectForm(request.POST),
+        action=lambda case, data: fulfilment.collect_subject_data(case=case, actor=request.user),
+        done=_("What is held on the requester was collected."),
     )

@@ -364,6 +364,7 @@ def sign_up_file_path(instance: models.Model, filename: str) -> str:
     notice=PENDING_NOTICE,
     retention=PENDING_RETENTION,
     subject_email=("email",),
+    subject_phone=("phone",),
     exported=("kind", "email", "full_name", "phone", "skills", "created_at"),
     file_fields=("cv",),
     erasure="delete",

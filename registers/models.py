@@ -116,6 +116,7 @@ class Event(models.Model):
         ),
     ),
     subject_email=("email",),
+    subject_phone=("phone",),
     exported=("event__title", "event__starts_on", *CONTACT_FIELDS, "organisation", "created_at"),
     erasure="delete",
 )
@@ -149,6 +150,7 @@ class EventParticipant(PersonalRecord):
         ),
     ),
     subject_email=("email",),
+    subject_phone=("phone",),
     exported=(*CONTACT_FIELDS, "company", "job_title", "source", "created_at"),
     erasure="delete",
 )
@@ -180,6 +182,7 @@ class Lead(PersonalRecord):
         ),
     ),
     subject_email=("email",),
+    subject_phone=("phone",),
     exported=(*CONTACT_FIELDS, "company", "question", "created_at", "answered_at"),
     erasure="delete",
 )
@@ -219,6 +222,7 @@ def _contact_declaration(category: str, purpose, subjects) -> dict:
             Retention(category=category, clock="relationship_ended_on", clock_label=_("relationship ended")),
         ),
         "subject_email": ("email",),
+        "subject_phone": ("phone",),
         "exported": (*CONTACT_FIELDS, "company", "role", "created_at", "relationship_ended_on"),
         "erasure": "anonymise",
         "anonymise": {**ANONYMOUS_CONTACT, "role": ""},
@@ -271,6 +275,7 @@ class SupplierContact(BusinessContact):
         ),
     ),
     subject_email=("email",),
+    subject_phone=("phone",),
     exported=(*CONTACT_FIELDS, "position", "cover_letter", "created_at", "process_closed_on"),
     file_fields=("cv",),
     erasure="delete",
@@ -307,6 +312,7 @@ class JobApplication(PersonalRecord):
         ),
     ),
     subject_email=("email",),
+    subject_phone=("phone",),
     exported=(*CONTACT_FIELDS, "skills", "created_at"),
     file_fields=("cv",),
     erasure="delete",
@@ -339,6 +345,7 @@ class RecruitmentEntry(PersonalRecord):
         ),
     ),
     subject_email=("email",),
+    subject_phone=("phone",),
     exported=(*CONTACT_FIELDS, "voucher_number", "fiscal_year_end", "amount", "description"),
     file_fields=("receipt",),
     erasure="delete",
@@ -367,6 +374,7 @@ class AccountingRecord(PersonalRecord):
     ),
     retention=(Retention(category="visitors", clock="visited_at", clock_label=_("visit")),),
     subject_email=("email",),
+    subject_phone=("phone",),
     exported=(*CONTACT_FIELDS, "company", "host_name", "visited_at"),
     erasure="delete",
 )

@@ -84,6 +84,16 @@ class Declaration:
     kept_because: str | Promise = ""
     # Paths to e-mail addresses that find a data subject's records (compared normalised).
     subject_email: tuple[str, ...] = ()
+    # Paths to phone numbers that find them, once staff have seen the person prove the number
+    # (compared as normalise_phone compares them).
+    subject_phone: tuple[str, ...] = ()
+    # The rows that may be matched to a person at all (an anonymous report never is, whatever
+    # it contains); None: every row.
+    subject_scope: Q | None = None
+    # Rows that a subject's collection counts but never shows, because another team answers for
+    # them (a whistleblowing report: the whistleblowing team), and who that is.
+    answered_elsewhere: Q | None = None
+    answered_elsewhere_by: str | Promise = ""
     exported: tuple[str, ...] = ()
     erasure: Erasure = "delete"
     # For "anonymise": field → the value it is set to. Files are always removed.
@@ -109,6 +119,8 @@ class Declaration:
             yield name, "personal_fields"
         for name in self.subject_email:
             yield name, "subject_email"
+        for name in self.subject_phone:
+            yield name, "subject_phone"
         for name in self.exported:
             yield name, "exported"
         for name in self.anonymise:
@@ -200,3 +212,16 @@ def retentions_in(category: str) -> list[tuple[Declaration, Retention]]:
 def normalise_email(address: str) -> str:
     """How addresses are compared when a subject's records are looked for: trimmed, lower case."""
     return address.strip().lower()
+
+
+# What a phone number is written with besides its digits and a leading "+".
+PHONE_PUNCTUATION = (" ", "-", "(", ")", ".", "/")
+
+
+def normalise_phone(number: str) -> str:
+    """How phone numbers are compared: without spaces and punctuation ("+47 912 34 567" and
+    "+4791234567" are one number). A national and an international form of a number are not
+    taken for each other: staff add each form the person proved."""
+    for character in PHONE_PUNCTUATION:
+        number = number.replace(character, "")
+    return number.strip()

@@ -1,39 +1,142 @@
-"""What the registry finds for a person (DESIGN.md §2): every declared record their address
-names, and every record that belongs to one of those (a case's messages, a consent subject's
-events). Access exports and erasure read this; nothing here knows a model by name."""
+"""What the registry finds for a person (DESIGN.md §2): every declared record their addresses or
+proven phone numbers name, and every record that belongs to one of those (a case's messages, a
+consent subject's events). Access exports and erasure read this; nothing here knows a model by
+name."""
 
-from django.db.models import Model, Q, QuerySet
+from dataclasses import dataclass
+from typing import Any, cast
 
-from .registry import Declaration, declaration_for, declarations, normalise_email
+from auditlog.models import LogEntry
+from django.db.models import Expression, F, Model, Q, QuerySet, Value
+from django.db.models.functions import Lower, Replace
+
+from .registry import (
+    PHONE_PUNCTUATION,
+    Declaration,
+    declaration_for,
+    declarations,
+    normalise_email,
+    normalise_phone,
+)
 
 
-def email_paths(declaration: Declaration) -> tuple[str, ...]:
-    """The lookups from a declaration's model to a subject's address: its own, or its owner's
-    through `part_of` (as many steps as it takes)."""
-    if declaration.subject_email:
-        return declaration.subject_email
+@dataclass(frozen=True)
+class Identities:
+    """What identifies one person: the addresses and phone numbers they have proven."""
+
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, *, emails=(), phones=()) -> "Identities":
+        """Normalised, without blanks and repeats, in a stable order."""
+        return cls(
+            emails=tuple(sorted({normalise_email(email) for email in emails} - {""})),
+            phones=tuple(sorted({normalise_phone(phone) for phone in phones} - {""})),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.emails or self.phones)
+
+
+@dataclass(frozen=True)
+class FoundRecords:
+    """A declaration's rows that name a person: those that may be shown (`rows`) and those that
+    another team answers for (`answered_elsewhere`, counted only)."""
+
+    declaration: Declaration
+    rows: QuerySet
+    answered_elsewhere: QuerySet | None
+
+
+def _owner(declaration: Declaration) -> tuple[str, Declaration] | None:
+    """The declaration whose fields name a subject for this one's rows, and the lookup prefix
+    from this model to it: itself (""), or its owner's through `part_of` (as many steps as it
+    takes). None where nothing names a subject."""
+    if declaration.subject_email or declaration.subject_phone:
+        return "", declaration
     if not declaration.part_of:
-        return ()
+        return None
     owner: type[Model] = declaration.model
     for step in declaration.part_of.split("__"):
         owner = owner._meta.get_field(step).related_model  # type: ignore[assignment]
     owner_declaration = declaration_for(owner)
-    if owner_declaration is None:
-        return ()
-    return tuple(f"{declaration.part_of}__{path}" for path in email_paths(owner_declaration))
+    found = _owner(owner_declaration) if owner_declaration is not None else None
+    if found is None:
+        return None
+    prefix, named_by = found
+    return f"{declaration.part_of}__{prefix}", named_by
 
 
-def subject_records(*, email: str) -> list[tuple[Declaration, QuerySet]]:
-    """Per declaration that can name a subject, the rows that name this address (compared as
-    retention compares it)."""
-    wanted = normalise_email(email)
+def _prefixed(condition: Q, prefix: str) -> Q:
+    """A condition on the owner, as a condition on a model that is part of it."""
+    if not prefix:
+        return condition
+    copy = Q()
+    copy.connector, copy.negated = condition.connector, condition.negated
+    for child in condition.children:
+        if isinstance(child, Q):
+            copy.children.append(_prefixed(child, prefix))
+        else:
+            lookup, value = cast(tuple[str, Any], child)
+            copy.children.append((f"{prefix}{lookup}", value))
+    return copy
+
+
+def _phone_digits(path: str) -> Expression | F:
+    """The stored number as normalise_phone writes it, in SQL."""
+    expression: Expression | F = F(path)
+    for character in PHONE_PUNCTUATION:
+        expression = Replace(expression, Value(character), Value(""))
+    return expression
+
+
+def _matching(declaration: Declaration, identities: Identities) -> QuerySet | None:
+    found = _owner(declaration)
+    if found is None or not identities:
+        return None
+    prefix, named_by = found
+    rows = declaration.model._default_manager.all()
+    matches = Q()
+    for number, path in enumerate(named_by.subject_email if identities.emails else ()):
+        alias = f"registry_email_{number}"
+        rows = rows.alias(**{alias: Lower(f"{prefix}{path}")})
+        matches |= Q(**{f"{alias}__in": identities.emails})
+    for number, path in enumerate(named_by.subject_phone if identities.phones else ()):
+        alias = f"registry_phone_{number}"
+        rows = rows.alias(**{alias: _phone_digits(f"{prefix}{path}")})
+        matches |= Q(**{f"{alias}__in": identities.phones})
+    if not matches:
+        return None
+    rows = rows.filter(matches)
+    if named_by.subject_scope is not None:
+        rows = rows.filter(_prefixed(named_by.subject_scope, prefix))
+    return rows
+
+
+def subject_records(*, identities: Identities) -> list[FoundRecords]:
+    """Per declaration that can name a subject, the rows that name one of these identities
+    (addresses compared as retention compares them, numbers as normalise_phone does)."""
     found = []
     for declaration in declarations():
-        paths = email_paths(declaration)
-        if not paths or not wanted:
+        rows = _matching(declaration, identities)
+        if rows is None:
             continue
-        matches = Q()
-        for path in paths:
-            matches |= Q(**{f"{path}__iexact": wanted})
-        found.append((declaration, declaration.model._default_manager.filter(matches)))
+        owner = _owner(declaration)
+        assert owner is not None  # _matching found one
+        prefix, named_by = owner
+        elsewhere = None
+        if named_by.answered_elsewhere is not None:
+            condition = _prefixed(named_by.answered_elsewhere, prefix)
+            elsewhere = rows.filter(condition)
+            rows = rows.exclude(condition)
+        found.append(FoundRecords(declaration=declaration, rows=rows, answered_elsewhere=elsewhere))
     return found
+
+
+def audit_entries_about(found: list[FoundRecords]) -> QuerySet:
+    """The audit log's entries about the records found (not those another team answers for)."""
+    entries = LogEntry.objects.none()
+    for records in found:
+        entries |= LogEntry.objects.get_for_objects(records.rows)
+    return entries

@@ -25,7 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import LocalePrefixPattern, Resolver404, URLResolver, get_resolver, path, resolve
-from django.utils import translation
+from django.utils import timezone, translation
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -91,6 +91,9 @@ STAFF_NOT_PAGES = {
     f"{STAFF_PREFIX}account/two_factor/qrcode/": "the setup page's QR code, an SVG image",
     f"{STAFF_PREFIX}account/logout/": "POST only; redirects to the login page",
     f"{STAFF_PREFIX}account/tokens/revoke/": "POST only; redirects to the tokens page",
+    f"{STAFF_PREFIX}cases/<int:case_id>/collection/": (
+        "POST only, without fields; redirects to the case page (walked after the collection)"
+    ),
     f"{STAFF_PREFIX}registers/files/<slug:model_name>/<int:record_id>/<slug:field_name>/": "a register's file download",
 }
 
@@ -608,6 +611,7 @@ def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
         "extension": {},
         "exclusions": {"exclude-handler": "0"},
         "retention": {"postpone-until": "the day after never"},
+        "identities": {"identity-kind": "fax"},
     }
     for action, data in refused.items():
         # Each form from the first case page that offers it (triage: a security incident's).
@@ -630,6 +634,13 @@ def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
         "staff case page, a reply sent",
         f"{page}reply/",
         {"reply-body": STAFF_REPLY},
+        client=staff,
+        form_on=case_page,
+    )
+    walk.post(
+        "staff case page, the requester's data collected",
+        f"{page}collection/",
+        {},
         client=staff,
         form_on=case_page,
     )
@@ -774,6 +785,8 @@ def test_no_template_syntax_reaches_any_staff_page_in_any_state(
             uploads=[Upload(name="notes.txt", data=b"notes", kind=identify_upload(b"notes"))],
         )
 
+    # The requester confirmed their address: the case page offers the collection's forms.
+    Case.objects.filter(pk=cases[CaseType.SUBJECT_REQUEST].pk).update(email_confirmed_at=timezone.now())
     staff_pages(walk, handler, cases)
     settings.TRUSTCENTER_REQUIRE_2FA = False  # two-factor login was walked: these need only a session
     staff_refusals(walk, cases)

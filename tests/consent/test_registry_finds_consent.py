@@ -8,16 +8,16 @@ from consent import selectors, services
 from consent.defaults import ensure_default_purposes
 from consent.models import Channel, ConsentAction, ConsentEvent, ConsentPurpose, ConsentState, ConsentSubject
 from registers.models import Lead
-from registers.selectors import subject_records
+from registers.selectors import Identities, subject_records
 
 pytestmark = pytest.mark.django_db
 
 
 def found_for(email: str) -> dict[str, set]:
     return {
-        declaration.label: set(rows.values_list("pk", flat=True))
-        for declaration, rows in subject_records(email=email)
-        if rows.exists()
+        found.declaration.label: set(found.rows.values_list("pk", flat=True))
+        for found in subject_records(identities=Identities.of(emails=[email]))
+        if found.rows.exists()
     }
 
 
