@@ -324,6 +324,16 @@ class FollowUpCodeForm(forms.Form):
     )
 
 
+class ExportCodeForm(forms.Form):
+    """The second factor behind an access export's link: the receipt code of the request."""
+
+    receipt_code = forms.CharField(
+        label=_("Your receipt code"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}),
+    )
+
+
 class FollowUpMessageForm(MessageForm):
     pass
 

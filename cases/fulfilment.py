@@ -6,28 +6,48 @@ Each function takes the case as it came through the staff door and checks that d
 register by name: what is found, and how, is the registry's (registers.selectors).
 """
 
+import json
+import logging
 import re
+import zipfile
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from registers.registry import declarations, normalise_email, normalise_phone
 from registers.selectors import Identities, audit_entries_about, subject_records
+from trustcenter.services import enqueue_email
+from trustcenter.tokens import new_token, token_digest
 
-from . import selectors
+from . import access_export, selectors, services
 from .models import (
+    AccessExport,
     Case,
     CaseEvent,
     CaseEventKind,
     CaseStatus,
     CaseType,
+    ExportStatus,
     IdentityKind,
     ProvenIdentity,
     SubjectCollection,
+    WithheldItem,
+    access_export_path,
 )
+
+logger = logging.getLogger(__name__)
 
 # A number as normalise_phone leaves it: an optional "+" and 5 to 15 digits (E.164 has at most 15).
 PHONE_NUMBER = re.compile(r"\+?\d{5,15}")
@@ -159,3 +179,251 @@ def collection_lines(*, collection: SubjectCollection) -> list[FoundRegister]:
             )
         )
     return sorted(lines, key=lambda line: (-(line.found + line.answered_elsewhere), line.name.lower()))
+
+
+# --- Access and portability (point 2 and 3) -------------------------------------------------------
+
+# How long the link to a released export works (issue 13: 7 days), and how long a worker's claim
+# on a build lasts before another worker may take it over (a worker that died mid-build).
+LINK_VALID = timedelta(days=7)
+BUILD_CLAIM = timedelta(minutes=10)
+
+
+class ExportRefused(Exception):
+    """The download link is unknown, spent or expired, or the export is not released."""
+
+
+def request_access_export(*, case: Case, actor) -> AccessExport:
+    """Asks a worker to build the requester's access export; the case page shows its progress.
+    One at a time per case. If the broker is down, the sweep (every few minutes) asks again."""
+    selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
+    check_fulfillable(case=case)
+    with transaction.atomic():
+        Case.objects.select_for_update().filter(pk=case.pk).first()  # one request at a time per case
+        if case.access_exports.filter(status__in=(ExportStatus.QUEUED, ExportStatus.BUILDING)).exists():
+            raise ValidationError({NON_FIELD_ERRORS: [_("An export of this case is being built already.")]})
+        export = AccessExport.objects.create(case=case, requested_by=actor)
+        CaseEvent.objects.create(
+            case=case, actor=actor, kind=CaseEventKind.EXPORT_REQUESTED, data={"export": export.pk}
+        )
+        transaction.on_commit(partial(publish_build, export_id=export.pk))
+    return export
+
+
+def publish_build(*, export_id: int) -> None:
+    from .tasks import build_access_export
+
+    try:
+        build_access_export.delay(export_id)
+    except Exception:  # the broker is unreachable; the sweep asks again
+        logger.warning("Access export %s not queued (broker unavailable); the sweep will queue it", export_id)
+
+
+def _claim_build(*, export_id: int, now) -> bool:
+    """Takes the build for this worker: a queued export, or one whose builder's claim ran out."""
+    return bool(
+        AccessExport.objects.filter(pk=export_id)
+        .filter(
+            Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.BUILDING, claimed_until__lt=now),
+        )
+        .update(status=ExportStatus.BUILDING, claimed_until=now + BUILD_CLAIM, registers_done=0)
+    )
+
+
+def build_access_export(*, export_id: int) -> AccessExport | None:
+    """Builds the export's zip (cases.access_export) from what the registry finds now, without
+    the items withheld, and leaves it for review. Idempotent: a build that is not this worker's
+    to take (done, or claimed by a live worker) returns None; a build whose worker died starts
+    again once its claim runs out."""
+    now = timezone.now()
+    if not _claim_build(export_id=export_id, now=now):
+        return None
+    export = AccessExport.objects.select_related("case").get(pk=export_id)
+    case = export.case
+    found = subject_records(identities=requester_identities(case=case))
+    AccessExport.objects.filter(pk=export_id).update(registers_total=len(found))
+
+    def progress(done: int) -> None:
+        AccessExport.objects.filter(pk=export_id, status=ExportStatus.BUILDING).update(
+            registers_done=done, claimed_until=timezone.now() + BUILD_CLAIM
+        )
+
+    withheld = [
+        access_export.Withheld(register=item.register, record_key=item.record_key, reason=item.reason)
+        for item in export.withheld_items.all()
+    ]
+    package, records = access_export.write_package(
+        case=case, found=found, withheld=withheld, generated_at=now, on_register=progress
+    )
+    with package:
+        name = default_storage.save(access_export_path(export, "export.zip"), File(package))
+    with transaction.atomic():
+        previous = export.file.name
+        built = AccessExport.objects.filter(pk=export_id, status=ExportStatus.BUILDING).update(
+            status=ExportStatus.REVIEW,
+            file=name,
+            records=records,
+            built_at=timezone.now(),
+            claimed_until=None,
+        )
+        if not built:  # no longer ours (withdrawn meanwhile): the new file is not kept
+            transaction.on_commit(partial(default_storage.delete, name))
+            return None
+        CaseEvent.objects.create(
+            case=case, kind=CaseEventKind.EXPORT_BUILT, data={"export": export_id, "records": records}
+        )
+        if previous and previous != name:
+            transaction.on_commit(partial(default_storage.delete, previous))
+    export.refresh_from_db()
+    return export
+
+
+def export_contents(*, export: AccessExport) -> dict:
+    """The built export's data.json, for staff to review before it is released."""
+    with export.file.open("rb") as stored, zipfile.ZipFile(stored) as archive:
+        return json.loads(archive.read("data.json"))
+
+
+def withhold_item(
+    *, export: AccessExport, actor, register: str, record_key: str, reason: str
+) -> WithheldItem:
+    """Keeps a record out of the export, with the reason the requester is told (art. 15(4),
+    12(4)); the export is built again without it."""
+    case = export.case
+    selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
+    check_fulfillable(case=case)
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why the requester may not have it: they are told.")]})
+    with transaction.atomic():
+        claimed = AccessExport.objects.filter(pk=export.pk, status=ExportStatus.REVIEW).update(
+            status=ExportStatus.QUEUED
+        )
+        if not claimed:
+            raise ValidationError({NON_FIELD_ERRORS: [_("Only an export under review can be changed.")]})
+        item, created = WithheldItem.objects.get_or_create(
+            export=export,
+            register=register,
+            record_key=record_key,
+            defaults={"reason": reason.strip(), "withheld_by": actor},
+        )
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.ITEM_WITHHELD,
+            data={"export": export.pk, "register": register},
+        )
+        transaction.on_commit(partial(publish_build, export_id=export.pk))
+    return item
+
+
+def release_access_export(*, export: AccessExport, actor) -> str:
+    """Sends the requester, through the outbox and in their language, a link to the reviewed
+    export that works once, for LINK_VALID; the page behind it asks for the case's receipt code.
+    Returns the link (shown to no one; the tests follow it)."""
+    case = export.case
+    selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
+    check_fulfillable(case=case)
+    token = new_token()
+    now = timezone.now()
+    with transaction.atomic():
+        released = AccessExport.objects.filter(pk=export.pk, status=ExportStatus.REVIEW).update(
+            status=ExportStatus.RELEASED,
+            released_by=actor,
+            released_at=now,
+            link_digest=token_digest(token),
+            link_expires_at=now + LINK_VALID,
+        )
+        if not released:
+            raise ValidationError({NON_FIELD_ERRORS: [_("Only a built export under review can be sent.")]})
+        with translation.override(case.language):
+            link = settings.TRUSTCENTER_SITE_URL + reverse("cases:export_download", args=[token])
+            subject = render_to_string("cases/email/export_ready_subject.txt").strip()
+            body = render_to_string(
+                "cases/email/export_ready_body.txt",
+                {"link": link, "expires": timezone.localtime(now + LINK_VALID)},
+            )
+        enqueue_email(recipient=case.reporter_email, subject=subject, body=body, concerns=case)
+        CaseEvent.objects.create(
+            case=case, actor=actor, kind=CaseEventKind.EXPORT_RELEASED, data={"export": export.pk}
+        )
+    export.refresh_from_db()
+    return link
+
+
+def export_for_link(*, token: str) -> AccessExport | None:
+    """The released export a link names, if it can still be downloaded."""
+    return (
+        AccessExport.objects.select_related("case")
+        .filter(
+            link_digest=token_digest(token), status=ExportStatus.RELEASED, link_expires_at__gt=timezone.now()
+        )
+        .first()
+    )
+
+
+def spend_download(*, token: str, typed_code: str, client_key) -> AccessExport:
+    """The POST behind the link: the case's receipt code (the second factor) opens the export
+    once. Wrong codes count against the client as at follow-up (services.TooManyWrongCodes).
+    Raises ExportRefused for a link that is unknown, spent or expired, or a code of another case."""
+    export = export_for_link(token=token)
+    if export is None:
+        raise ExportRefused
+    case = services.open_case_with_code(typed_code=typed_code, client_key=client_key)
+    if case is None or case.pk != export.case_id:
+        raise WrongCode
+    with transaction.atomic():
+        spent = AccessExport.objects.filter(pk=export.pk, status=ExportStatus.RELEASED).update(
+            status=ExportStatus.DOWNLOADED, downloaded_at=timezone.now()
+        )
+        if not spent:  # another request spent it a moment ago
+            raise ExportRefused
+        CaseEvent.objects.create(
+            case=export.case, kind=CaseEventKind.EXPORT_DOWNLOADED, data={"export": export.pk}
+        )
+    export.refresh_from_db()
+    return export
+
+
+class WrongCode(Exception):
+    """The receipt code typed on the download page is not this case's."""
+
+
+def delete_export_file(*, export_id: int) -> None:
+    """Removes a downloaded or expired export's file (the record stays, for the case's history)."""
+    export = AccessExport.objects.filter(pk=export_id).exclude(file="").first()
+    if export is None:
+        return
+    name = export.file.name
+    AccessExport.objects.filter(pk=export_id, file=name).update(file="", file_deleted_at=timezone.now())
+    default_storage.delete(name)
+
+
+def sweep_access_exports() -> dict[str, int]:
+    """Beat: expires links past their time and deletes their files, deletes the files of
+    downloaded exports that are still there (the download's own deletion failed), and queues
+    again builds that were never taken (the broker was down) or whose worker died."""
+    now = timezone.now()
+    counts = {"expired": 0, "files_deleted": 0, "requeued": 0}
+    for export in AccessExport.objects.filter(status=ExportStatus.RELEASED, link_expires_at__lte=now):
+        with transaction.atomic():
+            if AccessExport.objects.filter(pk=export.pk, status=ExportStatus.RELEASED).update(
+                status=ExportStatus.EXPIRED
+            ):
+                CaseEvent.objects.create(
+                    case_id=export.case_id, kind=CaseEventKind.EXPORT_EXPIRED, data={"export": export.pk}
+                )
+                counts["expired"] += 1
+    for export_id in (
+        AccessExport.objects.filter(status__in=(ExportStatus.DOWNLOADED, ExportStatus.EXPIRED))
+        .exclude(file="")
+        .values_list("pk", flat=True)
+    ):
+        delete_export_file(export_id=export_id)
+        counts["files_deleted"] += 1
+    stale = Q(status=ExportStatus.QUEUED, requested_at__lte=now - timedelta(minutes=1)) | Q(
+        status=ExportStatus.BUILDING, claimed_until__lt=now
+    )
+    for export_id in AccessExport.objects.filter(stale).values_list("pk", flat=True):
+        publish_build(export_id=export_id)
+        counts["requeued"] += 1
+    return counts

@@ -205,6 +205,12 @@ class CaseEventKind(models.TextChoices):
     DELETION_POSTPONED = "deletion_postponed", _("Deletion postponed")
     IDENTITY_ADDED = "identity_added", _("Proven identity added")
     DATA_COLLECTED = "data_collected", _("The requester's data collected")
+    EXPORT_REQUESTED = "export_requested", _("Access export requested")
+    EXPORT_BUILT = "export_built", _("Access export built")
+    ITEM_WITHHELD = "item_withheld", _("Item withheld from the access export")
+    EXPORT_RELEASED = "export_released", _("Access export sent to the requester")
+    EXPORT_DOWNLOADED = "export_downloaded", _("Access export downloaded")
+    EXPORT_EXPIRED = "export_expired", _("Access export expired unused")
 
 
 class CaseEvent(models.Model):
@@ -556,6 +562,85 @@ class SubjectCollection(models.Model):
         return sum(entry["found"] for entry in self.results)
 
 
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting for a worker")
+    BUILDING = "building", _("Being built")
+    REVIEW = "review", _("Ready for review")
+    RELEASED = "released", _("Sent to the requester")
+    DOWNLOADED = "downloaded", _("Downloaded")
+    EXPIRED = "expired", _("Expired unused")
+
+
+def access_export_path(instance: models.Model, filename: str) -> str:
+    """A random name: no reference or requester in a path or a log line."""
+    return f"access-exports/{uuid.uuid4().hex}.zip"
+
+
+class AccessExport(models.Model):
+    """A requester's copy of what is held on them (art. 15(3), art. 20): built by a worker
+    (cases.tasks.build_access_export), reviewed by staff, released through a single-use link
+    that expires (LINK_VALID); the file is deleted once downloaded or expired."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_exports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED, db_index=True
+    )
+    # A worker's claim on the build; one that died frees it when the claim runs out.
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    registers_total = models.PositiveIntegerField(default=0, editable=False)
+    registers_done = models.PositiveIntegerField(default=0, editable=False)
+    records = models.PositiveIntegerField(_("records"), default=0, editable=False)
+    file = models.FileField(_("file"), upload_to=access_export_path, blank=True)
+    built_at = models.DateTimeField(_("built"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+    link_digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)  # noqa: DJ001
+    link_expires_at = models.DateTimeField(_("link expires"), null=True, blank=True)
+    downloaded_at = models.DateTimeField(_("downloaded"), null=True, blank=True)
+    file_deleted_at = models.DateTimeField(_("file deleted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("access export")
+        verbose_name_plural = _("access exports")
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.get_status_display()}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status in (ExportStatus.QUEUED,) or not self.registers_total:
+            return 0
+        return min(100, round(100 * self.registers_done / self.registers_total))
+
+
+class WithheldItem(models.Model):
+    """A record that staff keep out of an access export, with the reason the requester is told
+    (art. 15(4): the rights and freedoms of others; art. 12(4))."""
+
+    export = models.ForeignKey(AccessExport, on_delete=models.CASCADE, related_name="withheld_items")
+    register = models.CharField(_("register"), max_length=100)  # the model's label
+    record_key = models.CharField(_("record"), max_length=64)
+    reason = models.TextField(_("reason"))
+    withheld_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    withheld_at = models.DateTimeField(_("withheld"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("withheld item")
+        verbose_name_plural = _("withheld items")
+        ordering = ["withheld_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["export", "register", "record_key"], name="withheld_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.export.case}: {self.register} {self.record_key}"
+
+
 # The registry (registers.registry): what each model of a case holds and how long. Everything
 # of a case is kept as long as the case and deleted with it (`services.delete_cases`).
 def _case_retention_clock():
@@ -625,6 +710,15 @@ declare(
     ),
     delete=_delete_cases,
 )
+# What a requester's access export holds of a case's parts besides the case: the messages (the
+# staff's internal notes among them, marked, for staff to review), the files' names (the files
+# themselves come with them) and the identities they proved. The rest (clocks, breach facts,
+# exclusions) is about how the case was handled.
+_EXPORTED_PARTS: dict[type[models.Model], tuple[str, ...]] = {
+    CaseMessage: ("case__reference", "created_at", "author", "is_internal", "body"),
+    Attachment: ("case__reference", "original_name", "content_type", "size"),
+    ProvenIdentity: ("case__reference", "kind", "value", "added_at"),
+}
 for _part, _fields, _path in (
     (CaseMessage, ("body",), "case"),
     (Attachment, ("file", "original_name"), "case"),
@@ -646,6 +740,8 @@ for _part, _fields, _path in (
     (EmailConfirmation, (), "case"),
     (ProvenIdentity, ("value", "how_proven"), "case"),
     (SubjectCollection, (), "case"),
+    (AccessExport, ("file",), "case"),
+    (WithheldItem, ("reason",), "export__case"),
 ):
     declare(
         _part,
@@ -653,4 +749,5 @@ for _part, _fields, _path in (
         notice=_CASE_NOTICE,
         part_of=_path,
         file_fields=tuple(name for name in _fields if name in ("file",)),
+        exported=_EXPORTED_PARTS.get(_part, ()),
     )

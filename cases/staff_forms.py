@@ -193,6 +193,18 @@ class CollectForm(forms.Form):
     prefix = "collect"
 
 
+class WithholdForm(forms.Form):
+    prefix = "withhold"
+
+    register = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    record_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    reason = forms.CharField(
+        label=_("Why the requester may not have it (they are told)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class ExcludeHandlerForm(forms.Form):
     prefix = "exclude"  # the case page holds every form: ids stay unique
 

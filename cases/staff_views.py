@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -35,6 +35,7 @@ from .models import (
     CaseType,
     ClockKind,
     ClockPolicy,
+    ExportStatus,
     IdentityKind,
 )
 from .staff_forms import (
@@ -52,6 +53,7 @@ from .staff_forms import (
     ReplyForm,
     StatusForm,
     TriageForm,
+    WithholdForm,
 )
 
 if TYPE_CHECKING:
@@ -251,6 +253,7 @@ def _fulfilment(case: Case) -> dict | None:
         refusal = " ".join(error.messages)
     return {
         "refusal": refusal,
+        "export": case.access_exports.first(),
         "identities": list(case.proven_identities.select_related("added_by")),
         "collection": collection,
         "lines": fulfilment.collection_lines(collection=collection) if collection else [],
@@ -276,6 +279,7 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
         "postpone": PostponeDeletionForm(),
         "identity": ProvenIdentityForm(initial={"kind": IdentityKind.EMAIL}),
         "collect": CollectForm(),
+        "export": CollectForm(prefix="export"),
     }
     forms.update(bound or {})
     bound_names = set(bound or {})
@@ -530,3 +534,84 @@ def collect(request, case_id: int):
         action=lambda case, data: fulfilment.collect_subject_data(case=case, actor=request.user),
         done=_("What is held on the requester was collected."),
     )
+
+
+@staff_required
+def request_export(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="export",
+        form=lambda case: CollectForm(request.POST, prefix="export"),
+        action=lambda case, data: fulfilment.request_access_export(case=case, actor=request.user),
+        done=_("The access export is being built; this page shows how far it has come."),
+    )
+
+
+def _export_of(request, case_id: int, export_id: int):
+    case = selectors.access_case(user=request.user, case_id=case_id)
+    export = case.access_exports.filter(pk=export_id).first()
+    if export is None:
+        raise Http404
+    return case, export
+
+
+def _review_page(request, case: Case, export, *, withhold_form=None, release_form=None, status: int = 200):
+    contents = (
+        fulfilment.export_contents(export=export)
+        if export.file and export.status == ExportStatus.REVIEW
+        else None
+    )
+    return render(
+        request,
+        "cases/staff/export_review.html",
+        {
+            "case": case,
+            "export": export,
+            "contents": contents,
+            "withheld": list(export.withheld_items.select_related("withheld_by")),
+            "withhold_form": withhold_form or WithholdForm(),
+            "release_form": release_form or CollectForm(prefix="release"),
+        },
+        status=status,
+    )
+
+
+@never_cache
+@staff_required
+def export_review(request, case_id: int, export_id: int):
+    case, export = _export_of(request, case_id, export_id)
+    return _review_page(request, case, export)
+
+
+@staff_required
+def withhold(request, case_id: int, export_id: int):
+    case, export = _export_of(request, case_id, export_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = WithholdForm(request.POST)
+    if form.is_valid():
+        try:
+            fulfilment.withhold_item(export=export, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, field_errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, field_errors)
+        else:
+            messages.success(request, _("The item is withheld; the export is being built again without it."))
+            return redirect("staff:case", case_id=case.pk)
+    return _review_page(request, case, export, withhold_form=form, status=400)
+
+
+@staff_required
+def release_export(request, case_id: int, export_id: int):
+    case, export = _export_of(request, case_id, export_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = CollectForm(request.POST, prefix="release")
+    try:
+        fulfilment.release_access_export(export=export, actor=request.user)
+    except ValidationError as error:
+        form.add_error(None, error.messages)
+        return _review_page(request, case, export, release_form=form, status=400)
+    messages.success(request, _("The requester is sent a link to download the export, valid for 7 days."))
+    return redirect("staff:case", case_id=case.pk)

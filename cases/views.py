@@ -3,7 +3,7 @@ import functools
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,11 +12,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from . import receipts, selectors, services
+from . import fulfilment, receipts, selectors, services
 from .downloads import attachment_download
 from .forms import (
     CASE_TYPE_DESCRIPTIONS,
     ConfirmationCodeForm,
+    ExportCodeForm,
     FollowUpCodeForm,
     FollowUpMessageForm,
     IdentityChoice,
@@ -430,3 +431,56 @@ def proof_check(request):
         if result:
             result["case_type_label"] = dict(CaseType.choices).get(result.get("case_type"), "")
     return render(request, "cases/proof_check.html", {"form": form, "result": result})
+
+
+# --- A requester's access export, behind the link in their e-mail (fulfilment) -------------------
+
+
+def _export_gone(request):
+    return render(request, "cases/export_gone.html", status=410)
+
+
+def _stream_once(export):
+    """The file, in chunks; deleted once sent, or when the response is closed early."""
+    try:
+        with export.file.open("rb") as stored:
+            while chunk := stored.read(64 * 1024):
+                yield chunk
+    finally:
+        fulfilment.delete_export_file(export_id=export.pk)
+
+
+@never_cache
+@sensitive_post_parameters("receipt_code")
+def export_download(request, token: str):
+    """A GET shows the form only: a mail scanner that follows the link spends nothing. The POST
+    with the case's receipt code spends the link and sends the file."""
+    if fulfilment.export_for_link(token=token) is None:
+        return _export_gone(request)
+    form = ExportCodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            export = fulfilment.spend_download(
+                token=token, typed_code=form.cleaned_data["receipt_code"], client_key=request.client_key
+            )
+        except services.TooManyWrongCodes as refusal:
+            form.add_error(
+                None,
+                _("Too many wrong codes. Please try again in %(minutes)s minutes.")
+                % {"minutes": _minutes(refusal.seconds_left)},
+            )
+            return render(request, "cases/export_download.html", {"form": form}, status=429)
+        except fulfilment.WrongCode:
+            form.add_error(
+                "receipt_code", _("This is not the receipt code of the request. Check it and try again.")
+            )
+        except fulfilment.ExportRefused:
+            return _export_gone(request)
+        else:
+            response = StreamingHttpResponse(_stream_once(export), content_type="application/zip")
+            response["Content-Disposition"] = f'attachment; filename="my-data-{export.case.reference}.zip"'
+            return response
+    if request.method == "POST":
+        status = 400
+    return render(request, "cases/export_download.html", {"form": form}, status=status)

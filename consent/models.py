@@ -4,7 +4,6 @@ the self-service page, sign-ups waiting for their confirmation, the cookie inven
 tokens of the systems that use the consent API.
 """
 
-import hashlib
 import secrets
 import uuid
 
@@ -17,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registers.registry import Notice, Retention, exempt, personal_data
 from trustcenter.files import random_file_name
+from trustcenter.tokens import token_digest  # noqa: F401  (consent.models.token_digest, as before)
 
 from . import chain
 
@@ -309,12 +309,6 @@ PENDING_NOTICE = Notice(
 def new_token() -> str:
     """A random token for a link or an API client: 256 bits."""
     return secrets.token_urlsafe(32)
-
-
-def token_digest(token: str) -> str:
-    """What the database keeps of a token: its SHA-256, as hex. A token is 256 random bits, so a
-    fast hash is enough (no guessing a preimage), and a lookup needs no salt."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @personal_data(

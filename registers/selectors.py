@@ -68,6 +68,21 @@ def _owner(declaration: Declaration) -> tuple[str, Declaration] | None:
     return f"{declaration.part_of}__{prefix}", named_by
 
 
+def owning_declaration(declaration: Declaration) -> Declaration:
+    """The declaration a `part_of` declaration belongs to (following chains), or itself."""
+    seen = set()
+    while declaration.part_of and declaration.label not in seen:
+        seen.add(declaration.label)
+        model: Any = declaration.model
+        for part in declaration.part_of.split("__"):
+            model = model._meta.get_field(part).related_model
+        owner = declaration_for(model)
+        if owner is None:
+            break
+        declaration = owner
+    return declaration
+
+
 def _prefixed(condition: Q, prefix: str) -> Q:
     """A condition on the owner, as a condition on a model that is part of it."""
     if not prefix:

@@ -13,14 +13,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Min, Model, QuerySet
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from registers import registry
+from registers.exports import field_label
 from registers.models import Country
 from registers.registry import Declaration
+from registers.selectors import owning_declaration
 
 from . import queries
 from .defaults import ensure_default_rules
@@ -214,29 +216,6 @@ class ProcessingActivity:
         return self.kept_because
 
 
-def _field_name(model: type[Model], path: str) -> str:
-    current: Any = model
-    parts = path.split("__")
-    for part in parts[:-1]:
-        current = current._meta.get_field(part).related_model
-    return str(current._meta.get_field(parts[-1]).verbose_name)
-
-
-def _owner(declaration: Declaration) -> Declaration:
-    """The declaration a `part_of` declaration belongs to (following chains), or itself."""
-    seen = set()
-    while declaration.part_of and declaration.label not in seen:
-        seen.add(declaration.label)
-        model: Any = declaration.model
-        for part in declaration.part_of.split("__"):
-            model = model._meta.get_field(part).related_model
-        owner = registry.declaration_for(model)
-        if owner is None:
-            break
-        declaration = owner
-    return declaration
-
-
 def _retention_entries(declaration: Declaration, rules: dict[str, RetentionRule]) -> list[RetentionEntry]:
     entries = []
     for retention in declaration.retention:
@@ -290,7 +269,7 @@ def processing_activities() -> list[ProcessingActivity]:
     activities: dict[str, ProcessingActivity] = {}
     parts: list[Declaration] = []
     for declaration in registry.declarations():
-        if _owner(declaration) is not declaration:
+        if owning_declaration(declaration) is not declaration:
             parts.append(declaration)
             continue
         notice = declaration.notice
@@ -300,7 +279,7 @@ def processing_activities() -> list[ProcessingActivity]:
             purpose=str(notice.purpose),
             legal_basis=str(notice.legal_basis),
             data_subjects=str(notice.data_subjects),
-            data_categories=[_field_name(declaration.model, name) for name in declaration.personal_fields],
+            data_categories=[field_label(declaration.model, name) for name in declaration.personal_fields],
             source=str(notice.source),
             recipients=str(notice.recipients),
             transfers=str(notice.transfers),
@@ -308,10 +287,10 @@ def processing_activities() -> list[ProcessingActivity]:
             kept_because=str(declaration.kept_because),
         )
     for part in parts:
-        activity = activities[_owner(part).label]
+        activity = activities[owning_declaration(part).label]
         activity.parts.append(part.verbose_name_plural)
         if part.personal_fields:
-            names = ", ".join(_field_name(part.model, name) for name in part.personal_fields)
+            names = ", ".join(field_label(part.model, name) for name in part.personal_fields)
             activity.data_categories.append(f"{part.verbose_name_plural}: {names}")
     return sorted(activities.values(), key=lambda activity: activity.register.lower())
 

@@ -7,7 +7,7 @@ from django.urls import URLPattern, reverse
 from django.utils import translation
 
 from cases import services
-from cases.models import Case, CaseStatus, CaseType
+from cases.models import AccessExport, Case, CaseStatus, CaseType
 from cases.uploads import Upload, identify_upload
 from tests.factories import CaseHandlerFactory, StaffFactory, in_teams, reply_as_staff, submit
 from tests.urls import named_url_patterns
@@ -97,6 +97,11 @@ def fillings(name: str, parameters: list[str], pattern: URLPattern, cases: dict[
                 values[parameter] = case.pk
             elif parameter == "attachment_id":
                 values[parameter] = case.attachments.first().pk
+            elif parameter == "export_id":  # an access export made for the case (a queued one)
+                export, _made = AccessExport.objects.get_or_create(
+                    case=case, defaults={"requested_by": StaffFactory(username="export-requester")}
+                )
+                values[parameter] = export.pk
             elif parameter == "object_id":
                 model = model_admin.model
                 values[parameter] = case.pk if model is Case else model.objects.filter(case=case).first().pk

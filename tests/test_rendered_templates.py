@@ -91,6 +91,10 @@ STAFF_NOT_PAGES = {
     f"{STAFF_PREFIX}account/two_factor/qrcode/": "the setup page's QR code, an SVG image",
     f"{STAFF_PREFIX}account/logout/": "POST only; redirects to the login page",
     f"{STAFF_PREFIX}account/tokens/revoke/": "POST only; redirects to the tokens page",
+    f"{STAFF_PREFIX}cases/<int:case_id>/exports/": "POST only, without fields; redirects to the case page",
+    f"{STAFF_PREFIX}cases/<int:case_id>/exports/<int:export_id>/release/": (
+        "POST only, without fields; redirects to the case page (walked after the release)"
+    ),
     f"{STAFF_PREFIX}cases/<int:case_id>/collection/": (
         "POST only, without fields; redirects to the case page (walked after the collection)"
     ),
@@ -504,6 +508,43 @@ def identified_cases(walk: Walk) -> str:
     return code
 
 
+def access_export_pages(walk: Walk) -> None:
+    """The page behind an access export's link: asked for the receipt code, a wrong one refused,
+    and once downloaded, the page that says the link no longer works."""
+    from cases import fulfilment
+
+    case, code = submit(
+        case_type=CaseType.SUBJECT_REQUEST,
+        language=walk.language,
+        is_anonymous=False,
+        subject_right="access",
+        reporter_name="Kari Nordmann",
+        reporter_email="kari.export@example.com",
+    )
+    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
+    case.refresh_from_db()
+    handler = user(CaseHandlerFactory(teams=["privacy"], username=f"export-handler-{walk.language}"))
+    with walk._capture(execute=True):
+        export = fulfilment.request_access_export(case=case, actor=handler)
+    export.refresh_from_db()
+    link = urlsplit(fulfilment.release_access_export(export=export, actor=handler))
+    requester = walk.visitor()
+    page = link.path.removeprefix(f"/{walk.language}")  # the walk adds the language
+    asked = walk.get("access export link, the code asked for", page, client=requester)
+    walk.post(
+        "access export link, a wrong code",
+        page,
+        {"receipt_code": "1234 5678 9012 3456 7890"},
+        client=requester,
+        form_on=asked,
+        status=400,
+    )
+    downloaded = requester.post(link.path, {**hidden_fields(asked, link.path), "receipt_code": code})
+    assert downloaded["Content-Type"] == "application/zip"
+    b"".join(downloaded.streaming_content)
+    walk.get("access export link, used", page, client=requester, status=410)
+
+
 def error_pages(walk: Walk, code: str) -> None:
     visitor = walk.visitor(raise_request_exception=False)
     walk.get("404 page", "/no-such-page/", client=visitor, status=404)
@@ -644,6 +685,23 @@ def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
         client=staff,
         form_on=case_page,
     )
+    walk.post(
+        "staff case page, an access export built", f"{page}exports/", {}, client=staff, form_on=case_page
+    )
+    export = cases[CaseType.SUBJECT_REQUEST].access_exports.get()
+    review = walk.get("staff access export, its review", f"{page}exports/{export.pk}/", client=staff)
+    walk.post(
+        "staff access export, a withholding without its reason",
+        f"{page}exports/{export.pk}/withhold/",
+        {"withhold-register": "cases.Case", "withhold-reason": ""},
+        client=staff,
+        form_on=review,
+        status=400,
+    )
+    walk.post(
+        "staff access export, sent", f"{page}exports/{export.pk}/release/", {}, client=staff, form_on=review
+    )
+    walk.get("staff access export, nothing left to review", f"{page}exports/{export.pk}/", client=staff)
 
     breach = cases[CaseType.PRIVACY_DEVIATION]
     page = f"/staff/cases/{breach.pk}/"
@@ -820,6 +878,7 @@ def test_no_template_syntax_reaches_any_public_page_in_any_state(
     cookie_pages(walk)
     self_service_pages(walk)
     code = identified_cases(walk)
+    access_export_pages(walk)
     error_pages(walk, code)
 
     assert len(walk.states) == len(set(walk.states)), "each state is named once"

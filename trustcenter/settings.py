@@ -321,6 +321,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.send_reminders",
         "schedule": float(TRUSTCENTER_CLOCK_REMINDER_SECONDS),
     },
+    # Access exports: expired links and spent files removed, builds the broker lost queued again.
+    "access-exports": {"task": "cases.tasks.sweep_access_exports", "schedule": 300.0},
 }
 
 # Retention (retention.services): rows per batch, the pause between batches (the purge's pace,
@@ -333,8 +335,8 @@ if TRUSTCENTER_RETENTION_PAUSE_SECONDS < 0:
 TRUSTCENTER_RETENTION_RUN_LEASE_SECONDS = env_int("TRUSTCENTER_RETENTION_RUN_LEASE_SECONDS", 600, minimum=1)
 TRUSTCENTER_ORPHAN_FILE_HOURS = env_int("TRUSTCENTER_ORPHAN_FILE_HOURS", 24, minimum=1)
 # The storage folders uploads are written to (cases.models.attachment_path, registers' files,
-# the CVs of sign-ups waiting for confirmation).
-TRUSTCENTER_UPLOAD_FOLDERS = ("cases", "registers", "consent")
+# the CVs of sign-ups waiting for confirmation, requesters' access exports).
+TRUSTCENTER_UPLOAD_FOLDERS = ("cases", "registers", "consent", "access-exports")
 # How long a sign-up's confirmation link works (consent sign-ups, double opt-in); an unconfirmed
 # sign-up is deleted by the "consent.pending" retention rule in any case.
 TRUSTCENTER_SIGN_UP_HOURS = env_int("TRUSTCENTER_SIGN_UP_HOURS", 72, minimum=1)

@@ -3,31 +3,10 @@ from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
+from .authorities import SUPERVISORY_AUTHORITIES
 from .ratelimit import kept_seconds
-
-SUPERVISORY_AUTHORITIES = {
-    "norway": {
-        "country": gettext_lazy("Norway"),
-        "name": "Datatilsynet",
-        "url": "https://www.datatilsynet.no/",
-        "site": "datatilsynet.no",
-    },
-    "sweden": {
-        "country": gettext_lazy("Sweden"),
-        "name": "Integritetsskyddsmyndigheten (IMY)",
-        "url": "https://www.imy.se/",
-        "site": "imy.se",
-    },
-    "denmark": {
-        "country": gettext_lazy("Denmark"),
-        "name": "Datatilsynet",
-        "url": "https://www.datatilsynet.dk/",
-        "site": "datatilsynet.dk",
-    },
-}
 
 
 def home(request):

@@ -1,0 +1,80 @@
+"""What an access export holds of a register (art. 15(3) and 20): the fields each declaration
+names as exported, as values JSON can hold, and the files of its `file_fields`. Nothing here
+knows a register by name; the export's package (zip, summary) is the case's
+(cases.access_export)."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Model
+
+from trustcenter.spreadsheets import spreadsheet_cell
+
+from .registry import Declaration
+from .selectors import FoundRecords
+
+
+def field_label(model: type[Model], path: str) -> str:
+    """The verbose name of the field a lookup path ends at ("event__title": the event's title)."""
+    current: Any = model
+    parts = path.split("__")
+    for part in parts[:-1]:
+        current = current._meta.get_field(part).related_model
+    return str(current._meta.get_field(parts[-1]).verbose_name)
+
+
+def json_value(value: Any) -> Any:
+    """A stored value as JSON holds it: times and dates in ISO 8601, amounts and ids as text."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    return value
+
+
+@dataclass
+class ExportedRecord:
+    key: str  # the record's primary key, as text
+    values: dict[str, Any]  # exported field path -> JSON value
+    files: dict[str, str] = field(default_factory=dict)  # file field -> stored file's name
+
+
+def exported_records(found: FoundRecords, *, withheld: frozenset[str] = frozenset()) -> list[ExportedRecord]:
+    """The records found in one register, in the order of their keys, without those withheld
+    (by key): the exported fields' values and the names of their stored files."""
+    declaration = found.declaration
+    names = ("pk", *declaration.exported, *declaration.file_fields)
+    records = []
+    for row in found.rows.order_by("pk").values(*names):
+        key = str(row["pk"])
+        if key in withheld:
+            continue
+        records.append(
+            ExportedRecord(
+                key=key,
+                values={path: json_value(row[path]) for path in declaration.exported},
+                files={name: row[name] for name in declaration.file_fields if row[name]},
+            )
+        )
+    return records
+
+
+def csv_text(declaration: Declaration, records: list[ExportedRecord]) -> str:
+    """The records as CSV with a header of field paths (machine-readable, art. 20), every cell
+    safe to open in a spreadsheet."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", *declaration.exported])
+    for record in records:
+        writer.writerow(
+            [
+                spreadsheet_cell(record.key),
+                *(spreadsheet_cell(record.values[path]) for path in declaration.exported),
+            ]
+        )
+    return buffer.getvalue()
