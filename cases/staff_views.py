@@ -251,12 +251,14 @@ def _fulfilment(case: Case) -> dict | None:
         refusal = ""
     except ValidationError as error:
         refusal = " ".join(error.messages)
+    lines = fulfilment.collection_lines(collection=collection) if collection else []
     return {
         "refusal": refusal,
         "export": case.access_exports.first(),
         "identities": list(case.proven_identities.select_related("added_by")),
         "collection": collection,
-        "lines": fulfilment.collection_lines(collection=collection) if collection else [],
+        "lines": lines,
+        "empty_registers": [line.name for line in lines if not line.found and not line.answered_elsewhere],
     }
 
 
