@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from functools import partial
 
@@ -26,8 +26,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from registers.registry import declarations, normalise_email, normalise_phone
-from registers.selectors import Identities, audit_entries_about, subject_records
+from registers.models import ErasedIdentity
+from registers.registry import declarations, identity_digest, normalise_email, normalise_phone
+from registers.selectors import FoundRecords, Identities, audit_entries_about, subject_records
+from retention import services as retention_services
+from retention.models import RunStatus
 from trustcenter.services import enqueue_email
 from trustcenter.tokens import new_token, token_digest
 
@@ -43,6 +46,7 @@ from .models import (
     IdentityKind,
     ProvenIdentity,
     SubjectCollection,
+    SubjectErasure,
     WithheldItem,
     access_export_path,
 )
@@ -427,3 +431,121 @@ def sweep_access_exports() -> dict[str, int]:
         publish_build(export_id=export_id)
         counts["requeued"] += 1
     return counts
+
+
+# --- Erasure (point 4) -----------------------------------------------------------------------------
+
+
+def _without_the_request(found: list[FoundRecords], *, reference: str) -> list[FoundRecords]:
+    """What an erasure may take: never the request being answered (with what belongs to it),
+    which is the proof that it was answered (kept as its case type's rule says)."""
+    return [
+        replace(records, rows=records.rows.exclude(reference=reference))
+        if records.declaration.model is Case
+        else records
+        for records in found
+    ]
+
+
+def erase_requester_data(*, case: Case, actor) -> SubjectErasure:
+    """Erases what is held on the requester, register by register as the registry declares,
+    except what the law requires keeping or a legal hold covers (kept, restricted, and said why);
+    removes the access exports made for them; logs a keyed hash of each identity so that the
+    erasure can be applied again after a backup is restored (`reapply_erasures`). In the case's
+    history; the retention run log (trigger "erasure") holds the counts."""
+    selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
+    check_fulfillable(case=case)
+    identities = requester_identities(case=case)
+    found = _without_the_request(subject_records(identities=identities), reference=case.reference)
+    run, outcomes = retention_services.erase_subject_records(found=found, requested_by=actor)
+    for export_id in case.access_exports.exclude(file="").values_list("pk", flat=True):
+        delete_export_file(export_id=export_id)
+    with transaction.atomic():
+        for identity in (*identities.emails, *identities.phones):
+            ErasedIdentity.objects.get_or_create(
+                digest=identity_digest(identity), defaults={"case_reference": case.reference}
+            )
+        erasure = SubjectErasure.objects.create(
+            case=case,
+            performed_by=actor,
+            run=run,
+            complete=run.status == RunStatus.FINISHED,
+            results=[asdict(outcome) for outcome in outcomes],
+        )
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.SUBJECT_ERASED,
+            data={
+                "run": run.pk,
+                "erased": sum(outcome.erased for outcome in outcomes),
+                "kept": sum(outcome.kept for outcome in outcomes),
+                "complete": erasure.complete,
+            },
+        )
+    return erasure
+
+
+@dataclass(frozen=True)
+class ErasureLine:
+    name: str
+    action: str
+    erased: int
+    kept: int
+    kept_because: list[str]
+
+
+def erasure_lines(*, erasure: SubjectErasure) -> list[ErasureLine]:
+    """An erasure's registers with something erased or kept, by name and reasons in the active
+    language."""
+    by_label = {declaration.label: declaration for declaration in declarations()}
+    lines = []
+    for entry in erasure.results:
+        if not (entry["erased"] or entry["kept"]):
+            continue
+        declaration = by_label.get(entry["register"])
+        lines.append(
+            ErasureLine(
+                name=declaration.verbose_name_plural if declaration else entry["register"],
+                action=entry["action"],
+                erased=entry["erased"],
+                kept=entry["kept"],
+                kept_because=[
+                    retention_services.kept_because_text(declaration=declaration, reason=reason)
+                    for reason in entry["kept_because"]
+                ],
+            )
+        )
+    return lines
+
+
+def reapply_erasures() -> int:
+    """After a backup from before some erasures is restored: finds every address and number
+    in the registers whose keyed hash is in the erasure log and erases their records again (the
+    requests themselves excepted). Returns how many identities were found again."""
+    logged = dict(ErasedIdentity.objects.values_list("digest", "case_reference"))
+    if not logged:
+        return 0
+    found_again: dict[str, Identities] = {}
+    for declaration in declarations():
+        for paths, normalise, kind in (
+            (declaration.subject_email, normalise_email, "emails"),
+            (declaration.subject_phone, normalise_phone, "phones"),
+        ):
+            for path in paths:
+                values = declaration.model._default_manager.exclude(**{path: ""}).exclude(
+                    **{f"{path}__isnull": True}
+                )
+                for value in values.values_list(path, flat=True).distinct().iterator():
+                    identity = normalise(value)
+                    reference = logged.get(identity_digest(identity))
+                    if reference is not None:
+                        earlier = found_again.get(reference, Identities())
+                        found_again[reference] = Identities.of(
+                            emails=(*earlier.emails, *([identity] if kind == "emails" else [])),
+                            phones=(*earlier.phones, *([identity] if kind == "phones" else [])),
+                        )
+    for reference, identities in found_again.items():
+        found = _without_the_request(subject_records(identities=identities), reference=reference)
+        retention_services.erase_subject_records(found=found)
+    return sum(len(identities.emails) + len(identities.phones) for identities in found_again.values())

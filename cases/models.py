@@ -211,6 +211,7 @@ class CaseEventKind(models.TextChoices):
     EXPORT_RELEASED = "export_released", _("Access export sent to the requester")
     EXPORT_DOWNLOADED = "export_downloaded", _("Access export downloaded")
     EXPORT_EXPIRED = "export_expired", _("Access export expired unused")
+    SUBJECT_ERASED = "subject_erased", _("The requester's data erased")
 
 
 class CaseEvent(models.Model):
@@ -641,6 +642,30 @@ class WithheldItem(models.Model):
         return f"{self.export.case}: {self.register} {self.record_key}"
 
 
+class SubjectErasure(models.Model):
+    """An erasure done for a requester (fulfilment.erase_requester_data): per register what was
+    erased and what was kept and why (`results`, counts and reasons' codes only), and the
+    retention run that did it. Incomplete when the run failed: staff run it again."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="erasures")
+    performed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    performed_at = models.DateTimeField(_("erased"), default=timezone.now)
+    run = models.ForeignKey(
+        "retention.RetentionRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    complete = models.BooleanField(_("complete"), default=False)
+    # [{"register": "registers.Lead", "action": "delete", "erased": 2, "kept": 0, "kept_because": []}]
+    results = models.JSONField(_("per register"), default=list)
+
+    class Meta:
+        verbose_name = _("erasure")
+        verbose_name_plural = _("erasures")
+        ordering = ["-performed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {timezone.localtime(self.performed_at):%Y-%m-%d %H:%M}"
+
+
 # The registry (registers.registry): what each model of a case holds and how long. Everything
 # of a case is kept as long as the case and deleted with it (`services.delete_cases`).
 def _case_retention_clock():
@@ -742,6 +767,7 @@ for _part, _fields, _path in (
     (SubjectCollection, (), "case"),
     (AccessExport, ("file",), "case"),
     (WithheldItem, ("reason",), "export__case"),
+    (SubjectErasure, (), "case"),
 ):
     declare(
         _part,

@@ -193,6 +193,17 @@ class CollectForm(forms.Form):
     prefix = "collect"
 
 
+class EraseForm(forms.Form):
+    prefix = "erase"
+
+    confirmed = forms.BooleanField(
+        label=_(
+            "The requester asked for erasure and proved who they are; erase what the registry finds for "
+            "them (it cannot be undone)"
+        )
+    )
+
+
 class WithholdForm(forms.Form):
     prefix = "withhold"
 

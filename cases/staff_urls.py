@@ -21,6 +21,7 @@ urlpatterns = [
     path("cases/<int:case_id>/identities/", staff_views.add_identity, name="add_identity"),
     path("cases/<int:case_id>/collection/", staff_views.collect, name="collect"),
     path("cases/<int:case_id>/exports/", staff_views.request_export, name="request_export"),
+    path("cases/<int:case_id>/erasure/", staff_views.erase, name="erase"),
     path("cases/<int:case_id>/exports/<int:export_id>/", staff_views.export_review, name="export_review"),
     path("cases/<int:case_id>/exports/<int:export_id>/withhold/", staff_views.withhold, name="withhold"),
     path(

@@ -43,6 +43,7 @@ from .staff_forms import (
     AddClockForm,
     AssignForm,
     CollectForm,
+    EraseForm,
     ExcludeHandlerForm,
     ExtendForm,
     NoteForm,
@@ -252,7 +253,10 @@ def _fulfilment(case: Case) -> dict | None:
     except ValidationError as error:
         refusal = " ".join(error.messages)
     lines = fulfilment.collection_lines(collection=collection) if collection else []
+    erasure = case.erasures.first()
     return {
+        "erasure": erasure,
+        "erasure_lines": fulfilment.erasure_lines(erasure=erasure) if erasure else [],
         "refusal": refusal,
         "export": case.access_exports.first(),
         "identities": list(case.proven_identities.select_related("added_by")),
@@ -282,6 +286,7 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
         "identity": ProvenIdentityForm(initial={"kind": IdentityKind.EMAIL}),
         "collect": CollectForm(),
         "export": CollectForm(prefix="export"),
+        "erase": EraseForm(),
     }
     forms.update(bound or {})
     bound_names = set(bound or {})
@@ -617,3 +622,15 @@ def release_export(request, case_id: int, export_id: int):
         return _review_page(request, case, export, release_form=form, status=400)
     messages.success(request, _("The requester is sent a link to download the export, valid for 7 days."))
     return redirect("staff:case", case_id=case.pk)
+
+
+@staff_required
+def erase(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="erase",
+        form=lambda case: EraseForm(request.POST),
+        action=lambda case, data: fulfilment.erase_requester_data(case=case, actor=request.user),
+        done=_("The requester's data was erased, except what is kept and why, as listed."),
+    )

@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -119,7 +119,7 @@ exempt(
     subject_email=("email",),
     exported=("id", "email", "created_at"),
     erasure="anonymise",
-    anonymise={"email": None},
+    anonymise={"email": None, "erased_at": Now()},
     anonymised=Q(erased_at__isnull=False),
 )
 class ConsentSubject(models.Model):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from . import models, registry, resources
+from .selectors import visible_records
 from .views import file_download_name, file_url
 
 
@@ -56,6 +57,11 @@ class RegisterAdmin(ImportExportModelAdmin):
     list_select_related: tuple[str, ...] = ("legal_entity",)
     list_per_page = 50
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # Records kept restricted after an erasure: the privacy team's alone (art. 18(2)); the
+        # export of the list reads this queryset too.
+        return visible_records(super().get_queryset(request), user=request.user)
 
     def file_fields(self) -> tuple[str, ...]:
         declaration = registry.declaration_for(self.model)

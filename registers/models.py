@@ -2,6 +2,7 @@
 the registry next to itself: what it holds, when its clock starts, how a person is found in it,
 and what a data subject is told about it."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -349,6 +350,10 @@ class RecruitmentEntry(PersonalRecord):
     exported=(*CONTACT_FIELDS, "voucher_number", "fiscal_year_end", "amount", "description"),
     file_fields=("receipt",),
     erasure="delete",
+    legal_duty=_(
+        "Bookkeeping law requires us to keep accounting records: 5 years in Norway and Denmark, 7 in "
+        "Sweden. They are kept, restricted to the privacy team, and deleted when that time ends."
+    ),
 )
 class AccountingRecord(PersonalRecord):
     voucher_number = models.CharField(_("voucher number"), max_length=40)
@@ -387,3 +392,57 @@ class VisitorRegistration(PersonalRecord):
         verbose_name = _("visitor registration")
         verbose_name_plural = _("visitor registrations")
         ordering = ["-visited_at"]
+
+
+# --- What an erasure leaves (issue 13, point 4) ---------------------------------------------------
+
+
+class Restriction(models.Model):
+    """A record kept after its subject asked for erasure (a legal duty to keep it, a legal hold):
+    restricted (art. 18(2)), so that the registers' lists and exports leave it out and only staff
+    with the right to see restricted records (the privacy team) see it."""
+
+    record_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    record_id = models.CharField(_("record"), max_length=64)
+    # Why it was kept, in the registry's words (a legal duty, a legal hold): no personal data.
+    reason = models.CharField(_("why it is kept"), max_length=300)
+    created_at = models.DateTimeField(_("restricted"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("restricted record")
+        verbose_name_plural = _("restricted records")
+        permissions = [("view_restricted_records", _("Can see records kept restricted after an erasure"))]
+        constraints = [
+            models.UniqueConstraint(fields=["record_type", "record_id"], name="one_restriction_per_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_type.model} {self.record_id}"
+
+
+class ErasedIdentity(models.Model):
+    """The erasure log: a keyed hash of each address or number whose records were erased
+    (registry.identity_digest), never the identity itself, so that `reapply_erasures` can erase
+    them again after a backup from before the erasure is restored."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    # The request that asked for it, kept when erasures are applied again (it is their proof).
+    case_reference = models.CharField(_("request"), max_length=20, blank=True)
+    erased_at = models.DateTimeField(_("erased"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("erased identity")
+        verbose_name_plural = _("erased identities")
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]}…"
+
+
+exempt(
+    "registers.Restriction",
+    reason="A record's kind and number and why it is kept, in the registry's words: about no one by name.",
+)
+exempt(
+    "registers.ErasedIdentity",
+    reason="Keyed hashes of erased addresses (no address), kept so that an erasure survives a restored backup.",
+)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from django.db.models import Expression, Model, Q
+from django.utils.crypto import salted_hmac
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
@@ -90,6 +91,9 @@ class Declaration:
     # The rows that may be matched to a person at all (an anonymous report never is, whatever
     # it contains); None: every row.
     subject_scope: Q | None = None
+    # Why the law requires keeping these records even when their subject asks for erasure
+    # (art. 17(3)(b): accounting law); they are kept, restricted, until their retention ends.
+    legal_duty: str | Promise = ""
     # Rows that a subject's collection counts but never shows, because another team answers for
     # them (a whistleblowing report: the whistleblowing team), and who that is.
     answered_elsewhere: Q | None = None
@@ -212,6 +216,14 @@ def retentions_in(category: str) -> list[tuple[Declaration, Retention]]:
 def normalise_email(address: str) -> str:
     """How addresses are compared when a subject's records are looked for: trimmed, lower case."""
     return address.strip().lower()
+
+
+def identity_digest(identity: str) -> str:
+    """A keyed hash of a normalised address or number (HMAC-SHA256 under the site's secret key):
+    what the erasure log and the suppression list keep, so that a person can be recognised
+    again without being named. Changing DJANGO_SECRET_KEY makes earlier digests unrecognisable
+    (docs: rotate with `reapply_erasures` run first)."""
+    return salted_hmac("trustcenter.registers.identity", identity, algorithm="sha256").hexdigest()
 
 
 # What a phone number is written with besides its digits and a leading "+".

@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from trustcenter.staff_access import staff_member_required_2fa as staff_required
 
 from . import registry
+from .selectors import visible_records
 
 # A file no one checked on its way in is claimed to be nothing but bytes.
 UNCHECKED_CONTENT_TYPE = "application/octet-stream"
@@ -60,7 +61,7 @@ def register_file(request: HttpRequest, model_name: str, record_id: int, field_n
         raise PermissionDenied
     if field_name not in declaration.file_fields:
         raise Http404
-    record = model._default_manager.filter(pk=record_id).first()
+    record = visible_records(model._default_manager.filter(pk=record_id), user=request.user).first()
     if record is None:
         raise Http404
     stored = getattr(record, field_name)

@@ -198,6 +198,22 @@ def not_held(rows: QuerySet, step: Step, today: date) -> QuerySet:
     return rows
 
 
+def held_rows(rows: QuerySet, declaration: Declaration) -> QuerySet:
+    """The rows an active legal hold covers: all of them under a hold on one of the register's
+    categories, else those under a hold on the record or on the address it names. (Postponements
+    keep a record past its retention; they do not stand against an erasure request.)"""
+    holds = LegalHold.objects.filter(ACTIVE_HOLD)
+    categories = {category for retention in declaration.retention for category in retention.categories()}
+    if holds.filter(scope=HoldScope.CATEGORY, category__in=categories).exists():
+        return rows
+    record_type = ContentType.objects.get_for_model(declaration.model)
+    record_id = Cast(OuterRef("pk"), output_field=CharField())
+    covered = Q(Exists(holds.filter(scope=HoldScope.RECORD, record_type=record_type, record_id=record_id)))
+    for path in declaration.subject_email:
+        covered |= Q(Exists(holds.filter(scope=HoldScope.SUBJECT, email=Lower(OuterRef(path)))))
+    return rows.filter(covered)
+
+
 @dataclass(frozen=True)
 class DryRunLine:
     category: str

@@ -17,17 +17,21 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from auditlog.context import disable_auditlog
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from registers import registry
+from registers.models import Restriction
 from registers.registry import normalise_email
+from registers.selectors import FoundRecords, owning_declaration
 from trustcenter.files import remove_files, remove_files_on_commit
 
 from .models import (
@@ -41,7 +45,7 @@ from .models import (
     RunStep,
     Trigger,
 )
-from .queries import Step, due_rows, local_today, not_held, plan
+from .queries import Step, due_rows, held_rows, local_today, not_held, plan
 
 logger = logging.getLogger(__name__)
 
@@ -275,18 +279,17 @@ def _apply(step: Step, ids: list[Any]) -> int:
     # The run log is the proof of what a purge did; an audit entry per deleted row would add a
     # write per row (a million for a million rows) about records that no longer exist.
     with disable_auditlog():
-        return _delete_or_anonymise(step, ids)
+        return _delete_or_anonymise(step.declaration, step.action, ids)
 
 
-def _delete_or_anonymise(step: Step, ids: list[Any]) -> int:
-    declaration = step.declaration
+def _delete_or_anonymise(declaration: registry.Declaration, action: str, ids: list[Any]) -> int:
     rows = declaration.model._default_manager.filter(pk__in=ids)
     names = [
         name
         for field in declaration.file_fields
         for name in rows.exclude(**{field: ""}).values_list(field, flat=True)
     ]
-    if step.action == Action.ANONYMISE:
+    if action == Action.ANONYMISE:
         changes = dict(declaration.anonymise)
         changes.update({field: "" for field in declaration.file_fields})
         if any(field.name == "anonymised_at" for field in declaration.model._meta.concrete_fields):
@@ -298,6 +301,122 @@ def _delete_or_anonymise(step: Step, ids: list[Any]) -> int:
         done = rows.delete()[1].get(declaration.label, 0)
     remove_files_on_commit(names=names)
     return done
+
+
+# --- Erasure at a data subject's request (issue 13, point 4) --------------------------------------
+
+HELD = gettext_lazy(
+    "A legal hold (a claim, a complaint or proceedings) requires keeping them (art. 17(3)(e))."
+)
+
+
+@dataclass
+class ErasureOutcome:
+    """What an erasure did in one register: counts and the registry's reasons, no record."""
+
+    register: str  # the model's label
+    action: str  # Action.DELETE or Action.ANONYMISE
+    erased: int
+    kept: int
+    kept_because: list[str]  # LEGAL_DUTY and/or LEGAL_HOLD
+
+
+LEGAL_DUTY, LEGAL_HOLD = "legal_duty", "legal_hold"
+
+
+def kept_because_text(*, declaration: registry.Declaration | None, reason: str) -> str:
+    """A reason of ErasureOutcome.kept_because, in words (the active language)."""
+    if reason == LEGAL_DUTY and declaration is not None:
+        return str(declaration.legal_duty)
+    return str(HELD)
+
+
+def erase_subject_records(
+    *, found: list[FoundRecords], requested_by=None
+) -> tuple[RetentionRun, list[ErasureOutcome]]:
+    """Erases the records found for a person as their declarations say (deleted or anonymised,
+    with their files and what belongs to them), except those the law requires keeping or a
+    legal hold covers: those are kept and restricted (registers.Restriction). The audit log's
+    values about the erased records are blanked. The run log (trigger "erasure") holds counts
+    per register only. One transaction per register: a failure leaves the others done and the
+    run failed, to be run again."""
+    run = RetentionRun.objects.create(trigger=Trigger.ERASURE, requested_by=requested_by)
+    outcomes = []
+    try:
+        for records in found:
+            # A part (a case's messages, a subject's consent events) goes with the record it
+            # belongs to, or stays with it where that is kept or anonymised.
+            if owning_declaration(records.declaration) is records.declaration:
+                outcomes.append(_erase_register(run, records))
+        run.status = RunStatus.FINISHED
+    except Exception as error:  # noqa: BLE001 - logged by class only; values may be personal
+        logger.error("Erasure run %s failed: %s", run.pk, type(error).__name__)
+        run.status, run.error = RunStatus.FAILED, type(error).__name__
+    run.finished_at = timezone.now()
+    with transaction.atomic():
+        run.save(update_fields=["status", "error", "finished_at"])
+        if run.status == RunStatus.FAILED:
+            _alert(run)
+    return run, outcomes
+
+
+def _erase_register(run: RetentionRun, records: FoundRecords) -> ErasureOutcome:
+    declaration = records.declaration
+    rows = records.rows
+    if declaration.anonymised is not None:
+        rows = rows.exclude(declaration.anonymised)  # already anonymised: nothing left to erase
+    reasons: list[str] = []
+    if declaration.legal_duty:
+        kept = rows
+        reasons.append(LEGAL_DUTY)
+    else:
+        kept = held_rows(rows, declaration)
+        if kept.exists():
+            reasons.append(LEGAL_HOLD)
+    kept_ids = list(kept.values_list("pk", flat=True))
+    erase_ids = list(rows.exclude(pk__in=kept_ids).values_list("pk", flat=True))
+    action = Action.ANONYMISE if declaration.erasure == "anonymise" else Action.DELETE
+    categories = [category for retention in declaration.retention for category in retention.categories()]
+    with transaction.atomic():
+        step = RunStep.objects.create(
+            run=run,
+            category=categories[0] if categories else "",
+            register=declaration.label,
+            held=len(kept_ids),
+        )
+        erased = 0
+        if erase_ids:
+            _blank_audit_entries(declaration, erase_ids)
+            with disable_auditlog():
+                erased = _delete_or_anonymise(declaration, action, erase_ids)
+        counter = "anonymised" if action == Action.ANONYMISE else "deleted"
+        RunStep.objects.filter(pk=step.pk).update(**{counter: erased, "finished_at": timezone.now()})
+        if kept_ids:
+            with translation.override(settings.LANGUAGE_CODE):
+                why = " ".join(
+                    kept_because_text(declaration=declaration, reason=reason) for reason in reasons
+                )
+            restrict(model=declaration.model, ids=kept_ids, reason=why)
+    return ErasureOutcome(
+        register=declaration.label, action=action, erased=erased, kept=len(kept_ids), kept_because=reasons
+    )
+
+
+def _blank_audit_entries(declaration: registry.Declaration, ids: list[Any]) -> None:
+    """The audit log keeps who did what and when about the erased records, not their values."""
+    rows = declaration.model._default_manager.filter(pk__in=ids)
+    LogEntry.objects.get_for_objects(rows).update(
+        changes={}, changes_text="", object_repr="", additional_data=None, serialized_data=None
+    )
+
+
+def restrict(*, model: type[models.Model], ids: list[Any], reason: str) -> None:
+    """Marks records as kept restricted (art. 18(2)): the registers' lists leave them out."""
+    record_type = ContentType.objects.get_for_model(model)
+    Restriction.objects.bulk_create(
+        [Restriction(record_type=record_type, record_id=str(pk), reason=reason[:300]) for pk in ids],
+        ignore_conflicts=True,
+    )
 
 
 def _alert(run: RetentionRun) -> None:

@@ -653,6 +653,7 @@ def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
         "exclusions": {"exclude-handler": "0"},
         "retention": {"postpone-until": "the day after never"},
         "identities": {"identity-kind": "fax"},
+        "erasure": {},  # not confirmed
     }
     for action, data in refused.items():
         # Each form from the first case page that offers it (triage: a security incident's).

@@ -1,0 +1,248 @@
+"""Erasure (issue 13, point 4): the requester's records erased or anonymised as their declarations
+say, with their files and the audit log's values about them; an accounting record (a legal duty)
+and a record under a legal hold kept, restricted so that the registers' lists leave them out, and
+said why; the request itself kept; the run log without personal data; the erasure log of keyed
+hashes applied again after a restored backup."""
+
+import json
+
+import pytest
+from auditlog.models import LogEntry
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.utils import timezone
+
+from cases import fulfilment
+from cases.models import Case, CaseEvent, CaseEventKind, CaseType, SubjectErasure
+from consent.defaults import ensure_default_purposes
+from consent.models import Channel, ConsentAction, ConsentEvent, ConsentPurpose, ConsentSubject
+from consent.selectors import first_broken_link
+from consent.services import record_consent, seal_ledger
+from registers.models import (
+    AccountingRecord,
+    CustomerContact,
+    ErasedIdentity,
+    Lead,
+    LegalEntity,
+    RecruitmentEntry,
+    Restriction,
+    VisitorRegistration,
+)
+from registers.registry import identity_digest
+from retention.models import HoldScope, RetentionRun, RunStep, Trigger
+from retention.services import place_hold
+from tests.factories import CaseHandlerFactory, StaffFactory, submit, submit_subject_request
+from tests.registers.factories import (
+    AccountingRecordFactory,
+    LeadFactory,
+    LegalEntityFactory,
+    RecruitmentEntryFactory,
+    staff_with,
+)
+
+pytestmark = pytest.mark.django_db
+
+KARI = "kari@example.com"
+
+
+@pytest.fixture(autouse=True)
+def password_login_is_enough(settings):
+    settings.TRUSTCENTER_REQUIRE_2FA = False
+
+
+@pytest.fixture
+def handler():
+    return CaseHandlerFactory(teams=["privacy"], first_name="Pia", last_name="Privacy")
+
+
+@pytest.fixture
+def request_case():
+    case, _code = submit_subject_request(subject_right="erasure")
+    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
+    case.refresh_from_db()
+    return case
+
+
+def visitor(email: str) -> VisitorRegistration:
+    return VisitorRegistration.objects.create(
+        full_name="Kari Nordmann",
+        email=email,
+        legal_entity=LegalEntityFactory(),
+        company="Fjord Fisk AS",
+        host_name="Ola",
+        visited_at=timezone.now(),
+    )
+
+
+def contact(email: str) -> CustomerContact:
+    return CustomerContact.objects.create(
+        full_name="Kari Nordmann",
+        email=email,
+        phone="+4791234567",
+        legal_entity=LegalEntityFactory(),
+        company="Fjord",
+    )
+
+
+def test_an_erasure_keeps_the_accounting_record_and_the_held_record_and_says_why(
+    handler, request_case, django_capture_on_commit_callbacks
+):
+    lead = LeadFactory(email=KARI, full_name="Kari Nordmann")
+    lead.company = "Fjord Fisk AS"
+    lead.save()  # an audit entry with values about her
+    entry = RecruitmentEntryFactory(email=KARI)
+    cv_name = entry.cv.name
+    customer = contact(KARI)
+    voucher = AccountingRecordFactory(email=KARI)
+    held = visitor(KARI)
+    place_hold(actor=handler, scope=HoldScope.RECORD, reason="A claim about the visit", record=held)
+    ensure_default_purposes()
+    record_consent(
+        email=KARI,
+        purpose=ConsentPurpose.objects.get(slug="newsletter"),
+        action=ConsentAction.GIVE,
+        channel=Channel.WEB,
+    )
+    complaint, _code = submit(
+        case_type=CaseType.COMPLAINT, is_anonymous=False, reporter_email=KARI, reporter_name="Kari"
+    )
+    report, _code = submit(
+        case_type=CaseType.WHISTLEBLOWING, is_anonymous=False, reporter_email=KARI, reporter_name="K"
+    )
+    others = LeadFactory(email="ola@example.com")
+    assert any(audit_entry.changes for audit_entry in LogEntry.objects.get_for_object(lead))
+
+    with django_capture_on_commit_callbacks(execute=True):  # files go once the erasure commits
+        erasure = fulfilment.erase_requester_data(case=request_case, actor=handler)
+
+    assert erasure.complete
+    assert not Lead.objects.filter(pk=lead.pk).exists() and Lead.objects.filter(pk=others.pk).exists()
+    assert not RecruitmentEntry.objects.filter(pk=entry.pk).exists()
+    assert not default_storage.exists(cv_name)  # the CV went with its record
+    customer.refresh_from_db()
+    assert (customer.full_name, customer.email, customer.phone) == ("", "", "") and customer.anonymised_at
+    subject = ConsentSubject.objects.get(events__isnull=False)
+    assert subject.email is None and subject.erased_at is not None
+    assert ConsentEvent.objects.filter(subject=subject).count() == 1  # the ledger keeps its events
+    seal_ledger()
+    assert first_broken_link() is None
+    assert not Case.objects.filter(pk=complaint.pk).exists()
+    assert Case.objects.filter(pk=request_case.pk).exists()  # the request is the proof of the answer
+    assert Case.objects.filter(pk=report.pk).exists()  # the whistleblowing team answers for its own
+
+    # Kept, restricted, and why.
+    assert AccountingRecord.objects.filter(pk=voucher.pk, email=KARI).exists()
+    assert VisitorRegistration.objects.filter(pk=held.pk, email=KARI).exists()
+    restricted = set(Restriction.objects.values_list("record_type__model", "record_id"))
+    assert restricted == {("accountingrecord", str(voucher.pk)), ("visitorregistration", str(held.pk))}
+    results = {entry["register"]: entry for entry in erasure.results}
+    assert results["registers.AccountingRecord"] == {
+        "register": "registers.AccountingRecord",
+        "action": "delete",
+        "erased": 0,
+        "kept": 1,
+        "kept_because": ["legal_duty"],
+    }
+    assert results["registers.VisitorRegistration"]["kept_because"] == ["legal_hold"]
+    assert (
+        results["registers.Lead"]["erased"] == 1
+        and results["registers.CustomerContact"]["action"] == "anonymise"
+    )
+    lines = {line.name: line for line in fulfilment.erasure_lines(erasure=erasure)}
+    assert "Bookkeeping law" in " ".join(lines["accounting records"].kept_because)
+    assert "legal hold" in " ".join(lines["visitor registrations"].kept_because)
+
+    # The audit log keeps that something happened to the lead, not what it held.
+    for audit_entry in LogEntry.objects.filter(content_type__model="lead", object_id=lead.pk):
+        assert audit_entry.changes in ({}, None) and audit_entry.object_repr == ""
+
+    # The run log: trigger "erasure", counts per register, nothing that names her.
+    run = RetentionRun.objects.get(trigger=Trigger.ERASURE)
+    assert erasure.run == run
+    steps = {step.register: step for step in run.steps.all()}
+    assert steps["registers.Lead"].deleted == 1 and steps["registers.AccountingRecord"].held == 1
+    logged = json.dumps(list(RunStep.objects.values()), default=str) + json.dumps(
+        list(RetentionRun.objects.values()), default=str
+    )
+    assert "kari" not in logged.lower() and "Nordmann" not in logged
+
+    # The erasure log holds a keyed hash, never the address.
+    assert ErasedIdentity.objects.filter(
+        digest=identity_digest(KARI), case_reference=request_case.reference
+    ).exists()
+    assert not ErasedIdentity.objects.filter(digest__icontains="kari").exists()
+    event = CaseEvent.objects.get(case=request_case, kind=CaseEventKind.SUBJECT_ERASED)
+    erased = sum(entry["erased"] for entry in erasure.results)
+    # The lead, the recruitment entry, the customer contact, the consent subject, the complaint.
+    assert erased >= 5
+    assert event.data == {"run": run.pk, "erased": erased, "kept": 2, "complete": True}
+
+
+def test_restricted_records_are_left_out_of_the_register_lists_but_for_the_privacy_team(
+    client, handler, request_case
+):
+    voucher = AccountingRecordFactory(email=KARI, voucher_number="2024-KARI")
+    AccountingRecordFactory(email="ola@example.com", voucher_number="2024-OLA")
+    fulfilment.erase_requester_data(case=request_case, actor=handler)
+
+    bookkeeper = staff_with("view_accountingrecord")
+    client.force_login(bookkeeper)
+    page = client.get("/admin/registers/accountingrecord/").content.decode()
+    assert "2024-OLA" in page and "2024-KARI" not in page
+    assert client.get(f"/admin/registers/accountingrecord/{voucher.pk}/change/").status_code in (302, 404)
+
+    privacy = staff_with("view_accountingrecord")
+    privacy.user_permissions.add(Permission.objects.get(codename="view_restricted_records"))
+    client.force_login(privacy)
+    assert "2024-KARI" in client.get("/admin/registers/accountingrecord/").content.decode()
+
+
+def test_a_restored_backup_is_erased_again_from_the_log(handler, request_case):
+    fulfilment.erase_requester_data(case=request_case, actor=handler)
+    # The backup from before the erasure comes back: her lead is there again.
+    restored = LeadFactory(email="KARI@example.com")
+    stranger = LeadFactory(email="ola@example.com")
+
+    call_command("reapply_erasures", stdout=open("/dev/null", "w"))
+
+    assert not Lead.objects.filter(pk=restored.pk).exists()
+    assert Lead.objects.filter(pk=stranger.pk).exists()
+    assert Case.objects.filter(pk=request_case.pk).exists()  # the request stays
+    assert RetentionRun.objects.filter(trigger=Trigger.ERASURE).count() == 2
+
+
+def test_the_request_s_access_exports_go_with_the_erasure(
+    handler, request_case, django_capture_on_commit_callbacks
+):
+    LeadFactory(email=KARI)
+    with django_capture_on_commit_callbacks(execute=True):
+        export = fulfilment.request_access_export(case=request_case, actor=handler)
+    export.refresh_from_db()
+    stored = export.file.name
+    assert default_storage.exists(stored)
+    fulfilment.erase_requester_data(case=request_case, actor=handler)
+    export.refresh_from_db()
+    assert not export.file and not default_storage.exists(stored)
+
+
+def test_the_erasure_asks_for_confirmation_and_checks_the_door(client, handler, request_case):
+    lead = LeadFactory(email=KARI)
+    url = f"/en/staff/cases/{request_case.pk}/erasure/"
+    for outsider in (StaffFactory(), CaseHandlerFactory(teams=["hse"])):
+        client.force_login(outsider)
+        assert client.post(url, {"erase-confirmed": "on"}).status_code == 403
+        with pytest.raises(PermissionDenied):
+            fulfilment.erase_requester_data(case=request_case, actor=outsider)
+    client.logout()
+    assert client.post(url, {"erase-confirmed": "on"}).status_code == 302
+    client.force_login(handler)
+    assert client.post(url, {}).status_code == 400  # not confirmed
+    assert Lead.objects.filter(pk=lead.pk).exists() and not SubjectErasure.objects.exists()
+
+    response = client.post(url, {"erase-confirmed": "on"}, follow=True)
+    assert "The requester&#x27;s data was erased" in response.content.decode()
+    assert not Lead.objects.filter(pk=lead.pk).exists()
+    assert "Erased by Pia Privacy" in response.content.decode()
+    assert LegalEntity.objects.exists()  # what is about no one stays
