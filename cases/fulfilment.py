@@ -20,13 +20,18 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db import models as dj_models
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from registers.models import ErasedIdentity
+from consent import selectors as consent_selectors
+from consent.models import Channel, ConsentAction, ConsentPurpose
+from consent.services import record_consent
+from registers.models import ErasedIdentity, RegisterRecipient, SuppressedAddress
 from registers.registry import declarations, identity_digest, normalise_email, normalise_phone
 from registers.selectors import FoundRecords, Identities, audit_entries_about, subject_records
 from retention import services as retention_services
@@ -465,6 +470,12 @@ def erase_requester_data(*, case: Case, actor) -> SubjectErasure:
             ErasedIdentity.objects.get_or_create(
                 digest=identity_digest(identity), defaults={"case_reference": case.reference}
             )
+        _suppress(identities=identities, why=SuppressedAddress.Why.ERASURE)
+        _tell_recipients(
+            case=case,
+            registers={outcome.register for outcome in outcomes if outcome.erased},
+            what=ERASED,
+        )
         erasure = SubjectErasure.objects.create(
             case=case,
             performed_by=actor,
@@ -549,3 +560,148 @@ def reapply_erasures() -> int:
         found = _without_the_request(subject_records(identities=identities), reference=reference)
         retention_services.erase_subject_records(found=found)
     return sum(len(identities.emails) + len(identities.phones) for identities in found_again.values())
+
+
+# --- Rectification, restriction, objection (point 5) -----------------------------------------------
+
+# What a recipient is told was done (in the site's language, when the notice is written).
+RECTIFIED, ERASED = gettext_lazy("rectified"), gettext_lazy("erased")
+
+# The consent purposes an objection to direct marketing withdraws (art. 21(3)); cookie choices
+# are made under a random identifier, not an address, and are changed on the banner.
+MARKETING_PURPOSES = ("newsletter", "marketing_email", "lead_registration")
+
+
+def _suppress(*, identities: Identities, why: str) -> None:
+    for address in identities.emails:
+        SuppressedAddress.objects.get_or_create(digest=identity_digest(address), defaults={"why": why})
+
+
+def _found_record(*, case: Case, register: str, record_key: str):
+    """A record the registry finds for the requester, by register and key; ValidationError else
+    (staff act only on what is found for this requester)."""
+    for records in subject_records(identities=requester_identities(case=case)):
+        if records.declaration.label == register:
+            try:
+                record = records.rows.filter(pk=record_key).first()
+            except (ValueError, ValidationError):  # not a key of this register at all
+                record = None
+            if record is not None:
+                return records.declaration, record
+    raise ValidationError({NON_FIELD_ERRORS: [_("This record is not among those found for the requester.")]})
+
+
+def rectifiable_fields(declaration) -> list[str]:
+    """The fields of a register staff may correct: its own editable text fields that hold personal
+    data (not a derived one, such as a case's search document)."""
+    fields = []
+    for name in declaration.personal_fields:
+        if "__" in name:
+            continue
+        field = declaration.model._meta.get_field(name)
+        if field.editable and isinstance(field, dj_models.CharField | dj_models.TextField):
+            fields.append(name)
+    return fields
+
+
+def rectify_record(*, case: Case, actor, register: str, record_key: str, field: str, value: str) -> None:
+    """Corrects one field of a record found for the requester (art. 16), validated as the model
+    validates it; in the case's history (which field, not the values) and in the audit log (its
+    values masked as for every personal field); recipients of the register are told (art. 19)."""
+    selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
+    check_fulfillable(case=case)
+    declaration, record = _found_record(case=case, register=register, record_key=record_key)
+    if field not in rectifiable_fields(declaration):
+        raise ValidationError({"field": [_("This field cannot be corrected here.")]})
+    model_field = declaration.model._meta.get_field(field)
+    try:
+        cleaned = model_field.clean(value.strip(), record)
+    except ValidationError as error:
+        raise ValidationError({"value": error.messages}) from None
+    with transaction.atomic():
+        setattr(record, field, cleaned)
+        record.save(update_fields=[field])
+        CaseEvent.objects.create(
+            case=case,
+            actor=actor,
+            kind=CaseEventKind.RECORD_RECTIFIED,
+            data={"register": register, "field": field},
+        )
+        _tell_recipients(case=case, registers={register}, what=RECTIFIED)
+
+
+def restrict_record(*, case: Case, actor, register: str, record_key: str) -> None:
+    """Restricts a record found for the requester at their request (art. 18(1)): the registers'
+    lists and exports leave it out; only the privacy team sees it."""
+    selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
+    check_fulfillable(case=case)
+    declaration, record = _found_record(case=case, register=register, record_key=record_key)
+    with transaction.atomic():
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = str(_("Restricted at the data subject's request (art. 18(1))."))
+        retention_services.restrict(model=declaration.model, ids=[record.pk], reason=reason)
+        CaseEvent.objects.create(
+            case=case, actor=actor, kind=CaseEventKind.RECORD_RESTRICTED, data={"register": register}
+        )
+
+
+def object_to_direct_marketing(*, case: Case, actor) -> int:
+    """The requester objects to direct marketing (art. 21(2)-(3)): their marketing consents are
+    withdrawn through the ledger (channel staff), their records kept for direct marketing
+    (prospects) are erased, and their address goes on the suppression list so that imports and
+    sign-ups do not add them again. Returns how many records were erased."""
+    selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
+    check_fulfillable(case=case)
+    identities = requester_identities(case=case)
+    for address in identities.emails:
+        for purpose in ConsentPurpose.objects.filter(slug__in=MARKETING_PURPOSES):
+            if consent_selectors.current_consent(email=address, purpose=purpose.slug).standing:
+                record_consent(
+                    email=address,
+                    purpose=purpose,
+                    action=ConsentAction.WITHDRAW,
+                    channel=Channel.STAFF,
+                    actor=actor,
+                )
+    marketing = [
+        records for records in subject_records(identities=identities) if records.declaration.direct_marketing
+    ]
+    _run, outcomes = retention_services.erase_subject_records(found=marketing, requested_by=actor)
+    erased = sum(outcome.erased for outcome in outcomes)
+    with transaction.atomic():
+        _suppress(identities=identities, why=SuppressedAddress.Why.OBJECTION)
+        CaseEvent.objects.create(
+            case=case, actor=actor, kind=CaseEventKind.OBJECTION_RECORDED, data={"erased": erased}
+        )
+        _tell_recipients(
+            case=case,
+            registers={outcome.register for outcome in outcomes if outcome.erased},
+            what=ERASED,
+        )
+    return erased
+
+
+def _tell_recipients(*, case: Case, registers: set[str], what) -> int:
+    """Tells, through the outbox, each recipient the registry names for these registers that the
+    requester's records in it were erased or rectified, so that they do the same (art. 19)."""
+    told = 0
+    identities = requester_identities(case=case)
+    for recipient in RegisterRecipient.objects.filter(register__in=registers):
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = render_to_string(
+                "cases/email/recipient_notice_subject.txt", {"reference": case.reference}
+            ).strip()
+            body = render_to_string(
+                "cases/email/recipient_notice_body.txt",
+                {
+                    "recipient": recipient,
+                    "register": recipient.register,
+                    "what": what,
+                    "identities": [*identities.emails, *identities.phones],
+                    "reference": case.reference,
+                    "privacy_email": settings.TRUSTCENTER_PRIVACY_EMAIL,
+                },
+            )
+        enqueue_email(recipient=recipient.email, subject=subject, body=body, concerns=case)
+        told += 1
+    return told

@@ -212,6 +212,9 @@ class CaseEventKind(models.TextChoices):
     EXPORT_DOWNLOADED = "export_downloaded", _("Access export downloaded")
     EXPORT_EXPIRED = "export_expired", _("Access export expired unused")
     SUBJECT_ERASED = "subject_erased", _("The requester's data erased")
+    RECORD_RECTIFIED = "record_rectified", _("A record rectified")
+    RECORD_RESTRICTED = "record_restricted", _("A record restricted")
+    OBJECTION_RECORDED = "objection_recorded", _("Objection to direct marketing recorded")
 
 
 class CaseEvent(models.Model):

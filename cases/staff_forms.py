@@ -204,6 +204,32 @@ class EraseForm(forms.Form):
     )
 
 
+class ObjectionForm(forms.Form):
+    prefix = "objection"
+
+    confirmed = forms.BooleanField(
+        label=_(
+            "The requester objects to direct marketing: withdraw their marketing consents, erase them as a prospect, and add their address to the suppression list"
+        )
+    )
+
+
+class RectifyForm(forms.Form):
+    prefix = "rectify"
+
+    register = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    record_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    field = forms.CharField(label=_("Field"), max_length=100)
+    value = forms.CharField(label=_("Correct value"), max_length=20000, required=False)
+
+
+class RestrictForm(forms.Form):
+    prefix = "restrict"
+
+    register = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    record_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
 class WithholdForm(forms.Form):
     prefix = "withhold"
 

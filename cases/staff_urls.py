@@ -22,6 +22,10 @@ urlpatterns = [
     path("cases/<int:case_id>/collection/", staff_views.collect, name="collect"),
     path("cases/<int:case_id>/exports/", staff_views.request_export, name="request_export"),
     path("cases/<int:case_id>/erasure/", staff_views.erase, name="erase"),
+    path("cases/<int:case_id>/objection/", staff_views.object_to_marketing, name="object_to_marketing"),
+    path("cases/<int:case_id>/records/", staff_views.found_records, name="found_records"),
+    path("cases/<int:case_id>/records/rectify/", staff_views.rectify, name="rectify"),
+    path("cases/<int:case_id>/records/restrict/", staff_views.restrict, name="restrict"),
     path("cases/<int:case_id>/exports/<int:export_id>/", staff_views.export_review, name="export_review"),
     path("cases/<int:case_id>/exports/<int:export_id>/withhold/", staff_views.withhold, name="withhold"),
     path(

@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
+from registers.exports import exported_records
+from registers.selectors import owning_declaration
 from trustcenter.models import TeamMembership
 from trustcenter.staff_access import staff_member_required_2fa as staff_required
 
@@ -47,11 +49,14 @@ from .staff_forms import (
     ExcludeHandlerForm,
     ExtendForm,
     NoteForm,
+    ObjectionForm,
     PostponeDeletionForm,
     ProvenIdentityForm,
     QueueFilterForm,
     ReclassifyForm,
+    RectifyForm,
     ReplyForm,
+    RestrictForm,
     StatusForm,
     TriageForm,
     WithholdForm,
@@ -287,6 +292,7 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
         "collect": CollectForm(),
         "export": CollectForm(prefix="export"),
         "erase": EraseForm(),
+        "objection": ObjectionForm(),
     }
     forms.update(bound or {})
     bound_names = set(bound or {})
@@ -633,4 +639,110 @@ def erase(request, case_id: int):
         form=lambda case: EraseForm(request.POST),
         action=lambda case, data: fulfilment.erase_requester_data(case=case, actor=request.user),
         done=_("The requester's data was erased, except what is kept and why, as listed."),
+    )
+
+
+def _records_page(request, case: Case, *, rectify_form=None, status: int = 200):
+    fulfilment.check_fulfillable(case=case)
+    registers = []
+    for records in fulfilment.subject_records(identities=fulfilment.requester_identities(case=case)):
+        declaration = records.declaration
+        if owning_declaration(declaration) is not declaration or not declaration.personal_fields:
+            continue
+        exported = exported_records(records)
+        if exported:
+            registers.append(
+                {
+                    "label": declaration.label,
+                    "name": declaration.verbose_name_plural,
+                    "records": exported,
+                    "fields": fulfilment.rectifiable_fields(declaration),
+                }
+            )
+    return render(
+        request,
+        "cases/staff/found_records.html",
+        {
+            "case": case,
+            "registers": registers,
+            "rectify_form": rectify_form or RectifyForm(),
+            # What was typed into a correction that failed, given back in its record's form.
+            "typed": {
+                name: rectify_form.data.get(f"rectify-{name}", "")
+                for name in ("register", "record_key", "field", "value")
+            }
+            if rectify_form is not None
+            else {},
+        },
+        status=status,
+    )
+
+
+@never_cache
+@staff_required
+def found_records(request, case_id: int):
+    case = selectors.access_case(user=request.user, case_id=case_id)
+    try:
+        return _records_page(request, case)
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+        return redirect("staff:case", case_id=case.pk)
+
+
+def _record_action(request, case_id: int, *, form_class, action, done: str):
+    case = selectors.access_case(user=request.user, case_id=case_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            action(case, form.cleaned_data)
+        except ValidationError as error:
+            for field, field_errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, field_errors)
+        else:
+            messages.success(request, done)
+            return redirect("staff:found_records", case_id=case.pk)
+    try:
+        return _records_page(
+            request, case, rectify_form=form if form_class is RectifyForm else None, status=400
+        )
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+        return redirect("staff:case", case_id=case.pk)
+
+
+@staff_required
+def rectify(request, case_id: int):
+    return _record_action(
+        request,
+        case_id,
+        form_class=RectifyForm,
+        action=lambda case, data: fulfilment.rectify_record(case=case, actor=request.user, **data),
+        done=_("The record was corrected; the register's recipients are told."),
+    )
+
+
+@staff_required
+def restrict(request, case_id: int):
+    return _record_action(
+        request,
+        case_id,
+        form_class=RestrictForm,
+        action=lambda case, data: fulfilment.restrict_record(case=case, actor=request.user, **data),
+        done=_("The record is restricted: only the privacy team sees it now."),
+    )
+
+
+@staff_required
+def object_to_marketing(request, case_id: int):
+    return _act(
+        request,
+        case_id,
+        name="objection",
+        form=lambda case: ObjectionForm(request.POST),
+        action=lambda case, data: fulfilment.object_to_direct_marketing(case=case, actor=request.user),
+        done=_(
+            "The objection is recorded: marketing consents withdrawn, prospects erased, the address suppressed."
+        ),
     )

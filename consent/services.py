@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from cases.uploads import Upload, verify_uploads
 from registers.models import RecruitmentEntry
 from registers.registry import normalise_email
+from registers.selectors import is_suppressed
 from trustcenter import ratelimit
 from trustcenter.files import remove_files_on_commit, written_files_removed_on_error
 from trustcenter.services import enqueue_email
@@ -707,7 +708,7 @@ def sign_up(
     the outbox, in the person's language). Nothing is recorded in the ledger yet.
 
     Returns None, having kept and sent nothing, when the address was sent as many links this hour
-    as it may be: the caller answers as if it was sent, so that the answer tells nothing about an
+    as it may be, or is on the suppression list (registers.SuppressedAddress): the caller answers as if it was sent, so that the answer tells nothing about an
     address (whether it signed up before, or is subscribed). Raises TooManyRequests past the
     connection's limit, SignUpNotOffered where the purpose is not offered in the language, and
     ValidationError (by field) for what cannot be kept.
@@ -737,6 +738,8 @@ def sign_up(
         window_seconds=SIGN_UP_ADDRESS_WINDOW_SECONDS,
         limit=SIGN_UP_LINKS_PER_ADDRESS,
     ).allowed:
+        return None
+    if is_suppressed(address):  # erased, or objected to direct marketing (art. 21(3)): not again
         return None
     token = secrets.token_urlsafe(32)
     with written_files_removed_on_error() as written, transaction.atomic(durable=True):

@@ -9,6 +9,7 @@ any row fails then. A register's file is linked to the access-checked download
 
 from dataclasses import dataclass
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminFileWidget
 from django.db.models import Count, Model
@@ -270,3 +271,52 @@ class VisitorRegistrationAdmin(RegisterAdmin):
     list_filter = ("legal_entity", "visited_at")
     search_fields = (*PERSON_SEARCH, "company", "host_name")
     date_hierarchy = "visited_at"
+
+
+# --- What erasures and objections leave (issue 13) --------------------------------------------------
+
+
+@admin.register(models.RegisterRecipient)
+class RegisterRecipientAdmin(admin.ModelAdmin):
+    """Who receives each register's data: told of erasures and rectifications (art. 19)."""
+
+    list_display = ["register", "name", "email"]
+    list_filter = ["register"]
+    search_fields = ["name"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "register":
+            choices = [
+                (declaration.label, declaration.verbose_name_plural)
+                for declaration in registry.declarations()
+            ]
+            return forms.ChoiceField(choices=choices, label=db_field.verbose_name)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class LiftOnlyAdmin(admin.ModelAdmin):
+    """Made by erasures and objections, never by hand; deleting one lifts it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.Restriction)
+class RestrictionAdmin(LiftOnlyAdmin):
+    list_display = ["record_type", "record_id", "reason", "created_at"]
+    list_filter = ["record_type"]
+
+
+@admin.register(models.SuppressedAddress)
+class SuppressedAddressAdmin(LiftOnlyAdmin):
+    list_display = ["digest", "why", "created_at"]
+    list_filter = ["why"]
+
+
+@admin.register(models.ErasedIdentity)
+class ErasedIdentityAdmin(LiftOnlyAdmin):
+    list_display = ["digest", "case_reference", "erased_at"]
+    search_fields = ["case_reference"]

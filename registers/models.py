@@ -154,6 +154,7 @@ class EventParticipant(PersonalRecord):
     subject_phone=("phone",),
     exported=(*CONTACT_FIELDS, "company", "job_title", "source", "created_at"),
     erasure="delete",
+    direct_marketing=True,
 )
 class Lead(PersonalRecord):
     company = models.CharField(_("company"), max_length=200, blank=True)
@@ -438,6 +439,52 @@ class ErasedIdentity(models.Model):
         return f"{self.digest[:12]}…"
 
 
+class SuppressedAddress(models.Model):
+    """The suppression list (art. 21(3)): a keyed hash of the address of a person whose data was
+    erased or who objected to direct marketing, so that imports and sign-ups do not add them
+    again. The address itself is not kept."""
+
+    class Why(models.TextChoices):
+        ERASURE = "erasure", _("Erasure")
+        OBJECTION = "objection", _("Objection to direct marketing")
+
+    digest = models.CharField(max_length=64, unique=True)
+    why = models.CharField(_("why"), max_length=16, choices=Why.choices)
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppression list")
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]}…"
+
+
+class RegisterRecipient(models.Model):
+    """Who receives a register's data and must be told of an erasure or a rectification of it
+    (art. 19): a processor, a partner. Named per register by its label."""
+
+    register = models.CharField(_("register"), max_length=100)
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail"))
+
+    class Meta:
+        verbose_name = _("recipient of a register")
+        verbose_name_plural = _("recipients of registers")
+        ordering = ["register", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.register})"
+
+
+exempt(
+    "registers.SuppressedAddress",
+    reason="Keyed hashes of addresses (no address), so that a person who objected or was erased is not added again.",
+)
+exempt(
+    "registers.RegisterRecipient",
+    reason="Organisations that receive a register's data and their contact address: about no data subject.",
+)
 exempt(
     "registers.Restriction",
     reason="A record's kind and number and why it is kept, in the registry's words: about no one by name.",

@@ -26,6 +26,7 @@ from trustcenter.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 
 from . import models
 from .registry import normalise_email
+from .selectors import is_suppressed
 
 # ---------------------------------------------------------------------------------------------
 # Formats that remember, for each row, the line of the file it came from.
@@ -205,10 +206,17 @@ PERSON_FIELDS = ("id", "full_name", "email", "phone", "legal_entity", "created_a
 
 class PersonalRecordResource(RegisterResource):
     """A register of people (registers.models.PersonalRecord): its e-mail normalised, its legal
-    entity by name."""
+    entity by name. A new row for an address on the suppression list (erased, or objected to
+    direct marketing: art. 21(3)) is skipped, and the import's summary counts it as skipped."""
 
     email = email_field()
     legal_entity = legal_entity_field()
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        if original is None or original.pk is None:
+            if instance.email and is_suppressed(instance.email):
+                return True
+        return super().skip_row(instance, original, row, import_validation_errors)
 
 
 class LegalEntityResource(RegisterResource):

@@ -16,6 +16,7 @@ from .registry import (
     Declaration,
     declaration_for,
     declarations,
+    identity_digest,
     normalise_email,
     normalise_phone,
 )
@@ -173,3 +174,10 @@ def visible_records(queryset: QuerySet, *, user) -> QuerySet:
         record_id=Cast(OuterRef("pk"), output_field=CharField()),
     )
     return queryset.exclude(Exists(restricted))
+
+
+def is_suppressed(email: str) -> bool:
+    """Whether the address is on the suppression list (erased, or objected to direct marketing)."""
+    from .models import SuppressedAddress
+
+    return SuppressedAddress.objects.filter(digest=identity_digest(normalise_email(email))).exists()

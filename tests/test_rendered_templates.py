@@ -654,6 +654,7 @@ def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
         "retention": {"postpone-until": "the day after never"},
         "identities": {"identity-kind": "fax"},
         "erasure": {},  # not confirmed
+        "objection": {},  # not confirmed
     }
     for action, data in refused.items():
         # Each form from the first case page that offers it (triage: a security incident's).
@@ -685,6 +686,28 @@ def staff_pages(walk: Walk, handler, cases: dict[str, Case]) -> None:
         {},
         client=staff,
         form_on=case_page,
+    )
+    records = walk.get("staff, the requester's records", f"{page}records/", client=staff)
+    walk.post(
+        "staff, a correction refused",
+        f"{page}records/rectify/",
+        {
+            "rectify-register": "cases.Case",
+            "rectify-record_key": "0",
+            "rectify-field": "x",
+            "rectify-value": "y",
+        },
+        client=staff,
+        form_on=records,
+        status=400,
+    )
+    walk.post(
+        "staff, a restriction refused",
+        f"{page}records/restrict/",
+        {"restrict-register": "cases.Case", "restrict-record_key": "0"},
+        client=staff,
+        form_on=records,
+        status=400,
     )
     walk.post(
         "staff case page, an access export built", f"{page}exports/", {}, client=staff, form_on=case_page
