@@ -36,6 +36,8 @@ from registers.registry import declarations, identity_digest, normalise_email, n
 from registers.selectors import FoundRecords, Identities, audit_entries_about, subject_records
 from retention import services as retention_services
 from retention.models import RunStatus
+from retention.selectors import controller
+from trustcenter.authorities import SUPERVISORY_AUTHORITIES
 from trustcenter.services import enqueue_email
 from trustcenter.tokens import new_token, token_digest
 
@@ -705,3 +707,32 @@ def _tell_recipients(*, case: Case, registers: set[str], what) -> int:
         enqueue_email(recipient=recipient.email, subject=subject, body=body, concerns=case)
         told += 1
     return told
+
+
+# --- The answer (point 6) --------------------------------------------------------------------------
+
+
+def draft_answer(*, case: Case) -> str:
+    """The answer to the requester drafted from what was done on the case, in their language, for
+    staff to edit and send as the reply that meets the answer clock: the export sent (and what was
+    withheld, why, and how to complain), per register what was erased and what was kept and why,
+    an objection, corrections and restrictions."""
+    export = case.access_exports.exclude(status__in=(ExportStatus.QUEUED, ExportStatus.BUILDING)).first()
+    erasure = case.erasures.first()
+    kinds = set(case.events.values_list("kind", flat=True))
+    with translation.override(case.language):
+        return render_to_string(
+            "cases/answer_draft.txt",
+            {
+                "case": case,
+                "export": export,
+                "withheld": list(export.withheld_items.values_list("reason", flat=True)) if export else [],
+                "erasure": erasure,
+                "erasure_lines": erasure_lines(erasure=erasure) if erasure else [],
+                "objection": CaseEventKind.OBJECTION_RECORDED in kinds,
+                "rectified": CaseEventKind.RECORD_RECTIFIED in kinds,
+                "restricted": CaseEventKind.RECORD_RESTRICTED in kinds,
+                "authorities": SUPERVISORY_AUTHORITIES,
+                "controller": controller(),
+            },
+        ).strip()

@@ -271,12 +271,12 @@ def _fulfilment(case: Case) -> dict | None:
     }
 
 
-def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 200):
+def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 200, draft: str = ""):
     now = timezone.now()
     clocks = list(case.clocks.select_related("met_by", "added_by").order_by("dropped_at", "due_at"))
     running_kinds = {clock.kind for clock in clocks if clock.met_at is None and clock.dropped_at is None}
     forms = {
-        "reply": ReplyForm(),
+        "reply": ReplyForm(initial={"body": draft, "is_answer": True}) if draft else ReplyForm(),
         "note": NoteForm(),
         "assign": AssignForm(case=case, initial={"assignee": case.assignee_id}),
         "status": StatusForm(
@@ -335,7 +335,9 @@ def _case_page(request, case: Case, *, bound: dict | None = None, status: int = 
 def case_detail(request, case_id: int):
     case = selectors.access_case(user=request.user, case_id=case_id)
     audit.record_case_view(case=case, user=request.user)
-    return _case_page(request, case)
+    # "Draft the answer": the reply form filled from what was done, for staff to edit and send.
+    wants_draft = request.GET.get("draft") == "answer" and case.case_type == CaseType.SUBJECT_REQUEST
+    return _case_page(request, case, draft=fulfilment.draft_answer(case=case) if wants_draft else "")
 
 
 @never_cache

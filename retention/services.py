@@ -365,6 +365,8 @@ def _erase_register(run: RetentionRun, records: FoundRecords) -> ErasureOutcome:
     rows = records.rows
     if declaration.anonymised is not None:
         rows = rows.exclude(declaration.anonymised)  # already anonymised: nothing left to erase
+    if declaration.erasable is not None:
+        rows = rows.filter(declaration.erasable)
     reasons: list[str] = []
     if declaration.legal_duty:
         kept = rows

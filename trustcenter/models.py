@@ -37,6 +37,9 @@ from registers.registry import Notice, Retention, exempt, personal_data
     erasure="anonymise",
     anonymise={"recipient": "", "body": ""},
     anonymised=Q(recipient=""),
+    # A message not yet sent (the answer to an erasure request itself) is delivered first; the
+    # retention rule above takes it once sent.
+    erasable=Q(sent_at__isnull=False) | Q(failed_at__isnull=False),
 )
 class OutboxMessage(models.Model):
     """An e-mail to send, saved in the same transaction as the change that caused it.

@@ -252,3 +252,15 @@ def test_the_erasure_asks_for_confirmation_and_checks_the_door(client, handler, 
     assert not Lead.objects.filter(pk=lead.pk).exists()
     assert "Erased by Pia Privacy" in response.content.decode()
     assert LegalEntity.objects.exists()  # what is about no one stays
+
+
+def test_a_message_to_the_requester_not_yet_sent_is_delivered_first(handler, request_case):
+    from trustcenter.models import OutboxMessage
+    from trustcenter.services import enqueue_email
+
+    sent = enqueue_email(recipient=KARI, subject="Sent", body="Sent body")
+    OutboxMessage.objects.filter(pk=sent.pk).update(sent_at=timezone.now())
+    pending = enqueue_email(recipient=KARI, subject="Your answer", body="We have erased")  # no worker yet
+    fulfilment.erase_requester_data(case=request_case, actor=handler)
+    assert OutboxMessage.objects.get(pk=sent.pk).recipient == ""
+    assert OutboxMessage.objects.get(pk=pending.pk).recipient == KARI  # the retention rule takes it once sent
