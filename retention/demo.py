@@ -521,3 +521,57 @@ def _visitors(at: Moments, entities: dict[str, LegalEntity]) -> None:
             created_at=at.days_ago(days),
             legal_entity=entities[Country.NORWAY],
         )
+
+
+# --- A requester found everywhere (issue 13, point 8) -----------------------------------------------
+
+
+def add_requester_everywhere(*, email: str, name: str) -> None:
+    """Puts one person (the demo's confirmed access request) in every register, with an
+    accounting record that the law keeps and consents given and withdrawn in the ledger, so that
+    the demo shows a full access export and an erasure with what was kept and why. Called once,
+    with the demo cases."""
+    entity = LegalEntity.objects.filter(name=NORWAY_ENTITY).first() or LegalEntity.objects.create(
+        name=NORWAY_ENTITY, country=Country.NORWAY, organisation_number="998 877 665"
+    )
+    now, today = timezone.now(), local_today()
+    person = {"full_name": name, "email": email, "phone": PHONES[Country.NORWAY], "legal_entity": entity}
+    # The demo's latest event (or one of its own where the registers' demo is not loaded).
+    event = Event.objects.order_by("-ends_on").first() or Event.objects.create(
+        title="Privacy breakfast",
+        starts_on=today - timedelta(days=40),
+        ends_on=today - timedelta(days=40),
+        legal_entity=entity,
+    )
+    EventParticipant.objects.create(event=event, organisation="Fjord Fisk AS", **person)
+    Lead.objects.create(company="Fjord Fisk AS", job_title="Head of IT", source="Conference list", **person)
+    Inquiry.objects.create(company="Fjord Fisk AS", question="What does your course on GDPR cost?", **person)
+    CustomerContact.objects.create(company="Fjord Fisk AS", role="Buyer", **person)
+    SupplierContact.objects.create(company="Fjord Fisk AS", role="Account manager", **person)
+    JobApplication.objects.create(position="Privacy engineer", cover_letter="I would like to join.", **person)
+    RecruitmentEntry.objects.create(skills="Python, GDPR, security", **person)
+    AccountingRecord.objects.create(
+        voucher_number="NO-8-2201",
+        fiscal_year_end=date(today.year - 1, 12, 31),
+        amount=Decimal("4900.00"),
+        description="Course fee: GDPR for developers",
+        **person,
+    )
+    VisitorRegistration.objects.create(
+        company="Fjord Fisk AS", host_name="Ola Hansen", visited_at=now - timedelta(days=3), **person
+    )
+    ensure_default_purposes()
+    for slug, action, days_ago in (
+        ("newsletter", ConsentAction.GIVE, 300),
+        ("event_followup", ConsentAction.GIVE, 40),
+        ("newsletter", ConsentAction.WITHDRAW, 20),
+        ("marketing_email", ConsentAction.GIVE, 10),
+        ("recruitment_database", ConsentAction.GIVE, 15),
+    ):
+        consent_services.record_consent(
+            email=email,
+            purpose=ConsentPurpose.objects.get(slug=slug),
+            action=action,
+            channel=Channel.WEB,
+            occurred_at=now - timedelta(days=days_ago),
+        )

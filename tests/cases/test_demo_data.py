@@ -119,3 +119,19 @@ def test_running_it_again_adds_no_cases_and_resets_the_logins():
     for team, password in team_passwords(second).items():
         assert log_in(team, password) is not None
         assert log_in(team, team_passwords(first)[team]) is None
+
+
+def test_the_demo_s_access_requester_is_found_in_every_register_and_the_ledger():
+    """Issue 13, point 8: a full access export and an erasure with kept-and-why to show."""
+    from cases.models import SubjectCollection
+    from registers.registry import declarations
+
+    load_demo_data()
+    collection = SubjectCollection.objects.get()
+    found = {entry["register"]: entry["found"] for entry in collection.results}
+    registers = [
+        declaration.label for declaration in declarations() if declaration.label.startswith("registers.")
+    ]
+    assert registers and all(found[label] >= 1 for label in registers), found
+    assert found["consent.ConsentEvent"] >= 4 and found["consent.ConsentSubject"] == 1
+    assert collection.case.subject_right == "access" and collection.case.email_confirmed_at is not None

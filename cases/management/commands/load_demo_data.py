@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cases import selectors, services
+from cases import fulfilment, selectors, services
 from cases.models import (
     Authority,
     Breach,
@@ -27,7 +27,7 @@ from cases.models import (
 )
 from consent.cookies_demo import add_demo_cookie_site
 from consent.demo import load_consent_demo
-from retention.demo import load_register_demo
+from retention.demo import add_requester_everywhere, load_register_demo
 
 DEMO_CODE_LINE = re.compile(r"demo case (?P<reference>\S+): receipt code (?P<code>.+)")
 
@@ -192,6 +192,10 @@ class Command(BaseCommand):
             actor=privacy,
             reason="Your data is kept in several systems, some at our subsidiaries, and collecting it takes time.",
         )
+        # The requester is in every register, with an accounting record the law keeps and
+        # consents in the ledger: the demo's collection, access export and erasure show them all.
+        add_requester_everywhere(email=access.reporter_email, name=access.reporter_name)
+        fulfilment.collect_subject_data(case=access, actor=privacy)
 
         # 3 hours old, and waiting for the requester to confirm the address.
         erasure = submit(
