@@ -15,11 +15,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from cases.models import Case, ExportStatus
+from registers.models import AccountingRecord, Lead
 from tests.browser.conftest import run_axe
 from tests.browser.test_accessibility import submit
 from tests.browser.test_staff_pages import log_in, totp_device
 from tests.factories import CaseHandlerFactory, submit_subject_request
-from tests.registers.factories import LeadFactory, RecruitmentEntryFactory
+from tests.registers.factories import AccountingRecordFactory, LeadFactory, RecruitmentEntryFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,12 +39,13 @@ def no_violations(page, where: str) -> None:
     assert not violations, f"{where}: " + "; ".join(f"{v['id']}: {v['help']}" for v in violations)
 
 
-def test_a_handler_collects_exports_and_sends_and_the_requester_downloads(new_visit, live_server):
+def test_a_handler_collects_exports_sends_and_erases_and_the_requester_downloads(new_visit, live_server):
     case, code = submit_subject_request(language="en")
     Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
     kept = LeadFactory(email=KARI, company="Fjord Fisk AS")
     withheld = LeadFactory(email=KARI, company="Complaint about a colleague AS")
     RecruitmentEntryFactory(email=KARI, skills="Python, GDPR")
+    AccountingRecordFactory(email=KARI, voucher_number="2024-KARI")
     handler = CaseHandlerFactory(teams=["privacy"], first_name="Pia", last_name="Privacy")
 
     staff = new_visit(bypass_csp=True)  # axe-core is the test's script, which the site's CSP forbids
@@ -111,3 +113,16 @@ def test_a_handler_collects_exports_and_sends_and_the_requester_downloads(new_vi
     assert export.status == ExportStatus.DOWNLOADED and not export.file
     assert download_page.goto(path).status == 410
     shot(download_page, "download-gone")
+
+    # Then the requester's data is erased: the accounting record is kept, and the page says why.
+    assert page.goto(f"/en/staff/cases/{case.pk}/").status == 200
+    panel.get_by_label(re.compile("The requester asked for erasure")).check()
+    assert submit(page, panel.get_by_role("button", name="Erase the requester's data")) == 200
+    expect(page.get_by_text("The requester's data was erased")).to_be_visible()
+    kept = panel.get_by_role("row", name=re.compile("^Accounting records 0 1 Bookkeeping law"))
+    expect(kept).to_be_visible()
+    expect(panel.get_by_role("row", name=re.compile(r"^Leads 2 0"))).to_be_visible()
+    no_violations(page, "case page after the erasure")
+    shot(page, "case-erased")
+    assert not Lead.objects.filter(email=KARI).exists()
+    assert AccountingRecord.objects.filter(email=KARI).exists()
