@@ -76,3 +76,30 @@ ensure_redis() {
 ensure_chromium() {
   apt_install chromium chromium
 }
+
+# Registers kept in other databases (registers.external) are tested against a real MariaDB and a
+# second PostgreSQL database: a database and a user of the tests' own on each.
+EXTERNAL_MARIADB_URL="mysql+pymysql://trustcenter:trustcenter@127.0.0.1:3306/trustcenter_external"
+EXTERNAL_POSTGRES_URL="postgresql+psycopg2://postgres:postgres@127.0.0.1:5432/trustcenter_external"
+
+ensure_mariadb() {
+  apt_install mariadbd mariadb-server
+  if ! mysqladmin ping >/dev/null 2>&1; then
+    say "starting MariaDB"
+    as_root mkdir -p /run/mysqld && as_root chown mysql:mysql /run/mysqld 2>/dev/null || true
+    (as_root mysqld_safe >/dev/null 2>&1 &)
+    for _ in $(seq 30); do mysqladmin ping >/dev/null 2>&1 && break; sleep 1; done
+  fi
+  as_root mysql -e "CREATE DATABASE IF NOT EXISTS trustcenter_external CHARACTER SET utf8mb4;
+    CREATE USER IF NOT EXISTS 'trustcenter'@'127.0.0.1' IDENTIFIED BY 'trustcenter';
+    CREATE USER IF NOT EXISTS 'trustcenter'@'localhost' IDENTIFIED BY 'trustcenter';
+    GRANT ALL ON trustcenter_external.* TO 'trustcenter'@'127.0.0.1';
+    GRANT ALL ON trustcenter_external.* TO 'trustcenter'@'localhost';"
+}
+
+ensure_external_postgres() {
+  if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
+      "select 1 from pg_database where datname = 'trustcenter_external'" | grep -q 1; then
+    PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE trustcenter_external"
+  fi
+}

@@ -26,9 +26,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cases.uploads import Upload, verify_uploads
+from registers.marks import is_suppressed
 from registers.models import RecruitmentEntry
 from registers.registry import normalise_email
-from registers.selectors import is_suppressed
 from trustcenter import ratelimit
 from trustcenter.files import remove_files_on_commit, written_files_removed_on_error
 from trustcenter.services import enqueue_email

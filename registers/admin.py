@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from . import models, registry, resources
-from .selectors import visible_records
+from .marks import visible_records
 from .views import file_download_name, file_url
 
 

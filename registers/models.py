@@ -3,6 +3,8 @@ the registry next to itself: what it holds, when its clock starts, how a person 
 and what a data subject is told about it."""
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -484,6 +486,78 @@ exempt(
 exempt(
     "registers.RegisterRecipient",
     reason="Organisations that receive a register's data and their contact address: about no data subject.",
+)
+
+
+class ExternalRegister(models.Model):
+    """A register kept in another system's database (issue 13, point 7), declared by an admin: the
+    registry reads these beside the declarations in code, so that retention, access exports and
+    erasure reach it (registers.external). The connection's URL, with its secret, lives in an
+    environment variable that this names; the portal's database never holds it."""
+
+    class Erasure(models.TextChoices):
+        DELETE = "delete", _("Delete the row")
+        ANONYMISE = "anonymise", _("Anonymise the columns named")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    connection_variable = models.CharField(
+        _("connection variable"),
+        max_length=100,
+        validators=[
+            RegexValidator(
+                r"^TRUSTCENTER_EXTERNAL_[A-Z0-9_]+_URL$",
+                _("A variable named TRUSTCENTER_EXTERNAL_<NAME>_URL."),
+            )
+        ],
+        help_text=_(
+            "The environment variable that holds the database's URL, e.g. TRUSTCENTER_EXTERNAL_CRM_URL="
+            "mysql+pymysql://user:secret@host/db or postgresql+psycopg2://…; the URL is never stored here."
+        ),
+    )
+    table = models.CharField(_("table"), max_length=128)
+    key_column = models.CharField(_("key column"), max_length=128, default="id")
+    email_column = models.CharField(_("e-mail column"), max_length=128, help_text=_("Finds a person's rows."))
+    clock_column = models.CharField(
+        _("date column"), max_length=128, blank=True, help_text=_("The date its retention counts from.")
+    )
+    category = models.CharField(_("retention category"), max_length=64, blank=True)
+    exported_columns = models.JSONField(_("exported columns"), default=list, blank=True)
+    erasure = models.CharField(_("erasure"), max_length=10, choices=Erasure.choices, default=Erasure.DELETE)
+    anonymise = models.JSONField(
+        _("anonymise as"),
+        default=dict,
+        blank=True,
+        help_text=_('Column to value, e.g. {"name": "", "email": null}.'),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    class Meta:
+        verbose_name = _("register in another database")
+        verbose_name_plural = _("registers in other databases")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        """How run logs and collections name it, beside the models' labels."""
+        return f"external.{self.pk}"
+
+    def clean(self) -> None:
+        if self.erasure == self.Erasure.ANONYMISE and not self.anonymise:
+            raise ValidationError({"anonymise": _("Say which columns an erasure anonymises, and to what.")})
+        if not isinstance(self.exported_columns, list) or not all(
+            isinstance(c, str) for c in self.exported_columns
+        ):
+            raise ValidationError({"exported_columns": _("A list of column names.")})
+        if not isinstance(self.anonymise, dict):
+            raise ValidationError({"anonymise": _("Column names and their values.")})
+
+
+exempt(
+    "registers.ExternalRegister",
+    reason="Where another system keeps a register and how to reach it (by a variable's name): about no one.",
 )
 exempt(
     "registers.Restriction",

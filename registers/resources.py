@@ -25,8 +25,8 @@ from import_export.results import Result
 from trustcenter.spreadsheets import FORMULA_STARTS, spreadsheet_cell
 
 from . import models
+from .marks import is_suppressed
 from .registry import normalise_email
-from .selectors import is_suppressed
 
 # ---------------------------------------------------------------------------------------------
 # Formats that remember, for each row, the line of the file it came from.

@@ -7,16 +7,14 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from auditlog.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Exists, Expression, F, Model, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Cast, Lower, Replace
+from django.db.models import Expression, F, Model, Q, QuerySet, Value
+from django.db.models.functions import Lower, Replace
 
 from .registry import (
     PHONE_PUNCTUATION,
     Declaration,
     declaration_for,
     declarations,
-    identity_digest,
     normalise_email,
     normalise_phone,
 )
@@ -157,27 +155,3 @@ def audit_entries_about(found: list[FoundRecords]) -> QuerySet:
     for records in found:
         entries |= LogEntry.objects.get_for_objects(records.rows)
     return entries
-
-
-VIEW_RESTRICTED = "registers.view_restricted_records"
-
-
-def visible_records(queryset: QuerySet, *, user) -> QuerySet:
-    """A register's rows as a staff member may list, export and open them: without the records
-    kept restricted after an erasure, unless they may see those (the privacy team)."""
-    if user.has_perm(VIEW_RESTRICTED):
-        return queryset
-    from .models import Restriction  # the registry's selectors load before the models
-
-    restricted = Restriction.objects.filter(
-        record_type=ContentType.objects.get_for_model(queryset.model),
-        record_id=Cast(OuterRef("pk"), output_field=CharField()),
-    )
-    return queryset.exclude(Exists(restricted))
-
-
-def is_suppressed(email: str) -> bool:
-    """Whether the address is on the suppression list (erased, or objected to direct marketing)."""
-    from .models import SuppressedAddress
-
-    return SuppressedAddress.objects.filter(digest=identity_digest(normalise_email(email))).exists()

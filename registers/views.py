@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from trustcenter.staff_access import staff_member_required_2fa as staff_required
 
 from . import registry
-from .selectors import visible_records
+from .marks import visible_records
 
 # A file no one checked on its way in is claimed to be nothing but bytes.
 UNCHECKED_CONTENT_TYPE = "application/octet-stream"

@@ -61,3 +61,7 @@ def decodes(monkeypatch):
 def huge_png() -> bytes:
     """6300 x 6300 pixels (39.7 megapixels, under the limit for one image) in about 5 KB."""
     return images.png_of(6300, 6300)
+
+
+# Tables made in the external databases (tests/registers/external_db.py), dropped after each test.
+from tests.registers.external_db import drop_external_tables  # noqa: E402, F401
