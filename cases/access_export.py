@@ -10,7 +10,7 @@ import json
 import posixpath
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,12 +44,23 @@ class RegisterPart:
     records: list[exports.ExportedRecord]
 
 
+@dataclass
+class ExternalPart:
+    """A register kept in another database, as read for the requester (registers.external)."""
+
+    label: str
+    name: str
+    columns: list[str]
+    rows: list[dict]  # {"id": key, column: value, ...}
+
+
 def write_package(
     *,
     case: Case,
     found: list[FoundRecords],
     withheld: list[Withheld],
     generated_at: datetime,
+    external_parts: Sequence[ExternalPart] = (),
     on_register: Callable[[int], None] = lambda done: None,
 ) -> tuple[tempfile.SpooledTemporaryFile, int]:
     """The zip (a temporary file, at its start) and how many records it holds. `on_register` is
@@ -86,6 +97,17 @@ def write_package(
                         record.values[field_name] = inside
                 total += len(exported)
             on_register(done)
+        for part in external_parts:
+            kept = [row for row in part.rows if row["id"] not in withheld_keys.get(part.label, set())]
+            if not kept:
+                continue
+            read = [
+                exports.ExportedRecord(key=row["id"], values={c: row[c] for c in part.columns})
+                for row in kept
+            ]
+            parts.append(RegisterPart(part.label, part.label, part.name, read))
+            archive.writestr(f"csv/{part.label}.csv", exports.rows_csv(part.columns, read))
+            total += len(read)
         data = {
             "format": PACKAGE_FORMAT,
             "controller": controller().name,

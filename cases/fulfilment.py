@@ -31,7 +31,8 @@ from django.utils.translation import gettext_lazy
 from consent import selectors as consent_selectors
 from consent.models import Channel, ConsentAction, ConsentPurpose
 from consent.services import record_consent
-from registers.models import ErasedIdentity, RegisterRecipient, SuppressedAddress
+from registers import external
+from registers.models import ErasedIdentity, ExternalRegister, RegisterRecipient, SuppressedAddress
 from registers.registry import declarations, identity_digest, normalise_email, normalise_phone
 from registers.selectors import FoundRecords, Identities, audit_entries_about, subject_records
 from retention import services as retention_services
@@ -140,6 +141,7 @@ class FoundRegister:
     found: int
     answered_elsewhere: int
     answered_by: str
+    unreachable: bool = False  # a register in another database that did not answer
 
 
 def collect_subject_data(*, case: Case, actor) -> SubjectCollection:
@@ -149,7 +151,8 @@ def collect_subject_data(*, case: Case, actor) -> SubjectCollection:
     for (whistleblowing reports) are counted apart and never shown. In the case's history."""
     selectors.access_case(user=actor, case_id=case.pk)  # raises PermissionDenied
     check_fulfillable(case=case)
-    found = subject_records(identities=requester_identities(case=case))
+    identities = requester_identities(case=case)
+    found = subject_records(identities=identities)
     results = [
         {
             "register": records.declaration.label,
@@ -160,6 +163,7 @@ def collect_subject_data(*, case: Case, actor) -> SubjectCollection:
         }
         for records in found
     ]
+    results += [_collect_external(register, identities.emails) for register in external_registers()]
     audit_entries = audit_entries_about(found).count()
     with transaction.atomic():
         collection = SubjectCollection.objects.create(
@@ -174,19 +178,43 @@ def collect_subject_data(*, case: Case, actor) -> SubjectCollection:
     return collection
 
 
+def external_registers():
+    """The registers kept in other databases that requests reach (registers.ExternalRegister)."""
+    return ExternalRegister.objects.filter(enabled=True).order_by("name")
+
+
+def _collect_external(register: ExternalRegister, emails: tuple[str, ...]) -> dict:
+    entry = {"register": register.label, "name": register.name, "found": 0, "answered_elsewhere": 0}
+    try:
+        entry["found"] = external.count_for(register, emails)
+    except external.Unavailable:
+        entry["unreachable"] = True  # collect again later: never taken for "nothing found"
+    return entry
+
+
+def register_names() -> dict[str, str]:
+    """Every register's name by its label, in the active language: the registry's and the
+    external ones."""
+    names = {declaration.label: declaration.verbose_name_plural for declaration in declarations()}
+    names.update({register.label: register.name for register in ExternalRegister.objects.all()})
+    return names
+
+
 def collection_lines(*, collection: SubjectCollection) -> list[FoundRegister]:
     """A collection's registers by their names in the active language, those with records first."""
     by_label = {declaration.label: declaration for declaration in declarations()}
+    names = register_names()
     lines = []
     for entry in collection.results:
         declaration = by_label.get(entry["register"])
         lines.append(
             FoundRegister(
                 register=entry["register"],
-                name=declaration.verbose_name_plural if declaration else entry["register"],
+                name=names.get(entry["register"], entry.get("name", entry["register"])),
                 found=entry["found"],
                 answered_elsewhere=entry["answered_elsewhere"],
                 answered_by=str(declaration.answered_elsewhere_by) if declaration else "",
+                unreachable=entry.get("unreachable", False),
             )
         )
     return sorted(lines, key=lambda line: (-(line.found + line.answered_elsewhere), line.name.lower()))
@@ -263,8 +291,27 @@ def build_access_export(*, export_id: int) -> AccessExport | None:
         access_export.Withheld(register=item.register, record_key=item.record_key, reason=item.reason)
         for item in export.withheld_items.all()
     ]
+    identities = requester_identities(case=case)
+    external_parts = []
+    for register in external_registers():
+        try:
+            rows = external.rows_for(register, identities.emails)
+        except external.Unavailable:
+            # Tried again by the sweep; the case page says which register it waits for.
+            AccessExport.objects.filter(pk=export_id, status=ExportStatus.BUILDING).update(
+                status=ExportStatus.QUEUED, claimed_until=None, waiting_for=register.name[:200]
+            )
+            return None
+        external_parts.append(
+            access_export.ExternalPart(register.label, register.name, list(register.exported_columns), rows)
+        )
     package, records = access_export.write_package(
-        case=case, found=found, withheld=withheld, generated_at=now, on_register=progress
+        case=case,
+        found=found,
+        withheld=withheld,
+        generated_at=now,
+        external_parts=external_parts,
+        on_register=progress,
     )
     with package:
         name = default_storage.save(access_export_path(export, "export.zip"), File(package))
@@ -276,6 +323,7 @@ def build_access_export(*, export_id: int) -> AccessExport | None:
             records=records,
             built_at=timezone.now(),
             claimed_until=None,
+            waiting_for="",
         )
         if not built:  # no longer ours (withdrawn meanwhile): the new file is not kept
             transaction.on_commit(partial(default_storage.delete, name))
@@ -464,7 +512,9 @@ def erase_requester_data(*, case: Case, actor) -> SubjectErasure:
     check_fulfillable(case=case)
     identities = requester_identities(case=case)
     found = _without_the_request(subject_records(identities=identities), reference=case.reference)
-    run, outcomes = retention_services.erase_subject_records(found=found, requested_by=actor)
+    run, outcomes = retention_services.erase_subject_records(
+        found=found, emails=identities.emails, requested_by=actor
+    )
     for export_id in case.access_exports.exclude(file="").values_list("pk", flat=True):
         delete_export_file(export_id=export_id)
     with transaction.atomic():
@@ -502,6 +552,7 @@ def erase_requester_data(*, case: Case, actor) -> SubjectErasure:
 @dataclass(frozen=True)
 class ErasureLine:
     name: str
+    failed: bool
     action: str
     erased: int
     kept: int
@@ -512,14 +563,16 @@ def erasure_lines(*, erasure: SubjectErasure) -> list[ErasureLine]:
     """An erasure's registers with something erased or kept, by name and reasons in the active
     language."""
     by_label = {declaration.label: declaration for declaration in declarations()}
+    names = register_names()
     lines = []
     for entry in erasure.results:
-        if not (entry["erased"] or entry["kept"]):
+        if not (entry["erased"] or entry["kept"] or entry.get("failed")):
             continue
         declaration = by_label.get(entry["register"])
         lines.append(
             ErasureLine(
-                name=declaration.verbose_name_plural if declaration else entry["register"],
+                name=names.get(entry["register"], entry["register"]),
+                failed=entry.get("failed", False),
                 action=entry["action"],
                 erased=entry["erased"],
                 kept=entry["kept"],
@@ -560,7 +613,7 @@ def reapply_erasures() -> int:
                         )
     for reference, identities in found_again.items():
         found = _without_the_request(subject_records(identities=identities), reference=reference)
-        retention_services.erase_subject_records(found=found)
+        retention_services.erase_subject_records(found=found, emails=identities.emails)
     return sum(len(identities.emails) + len(identities.phones) for identities in found_again.values())
 
 

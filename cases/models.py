@@ -606,6 +606,8 @@ class AccessExport(models.Model):
     link_expires_at = models.DateTimeField(_("link expires"), null=True, blank=True)
     downloaded_at = models.DateTimeField(_("downloaded"), null=True, blank=True)
     file_deleted_at = models.DateTimeField(_("file deleted"), null=True, blank=True)
+    # The name of a register in another database that did not answer the last build: tried again.
+    waiting_for = models.CharField(_("waiting for"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("access export")

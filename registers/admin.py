@@ -10,7 +10,7 @@ any row fails then. A register's file is linked to the access-checked download
 from dataclasses import dataclass
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
 from django.db.models import Count, Model
 from django.template.response import TemplateResponse
@@ -320,3 +320,32 @@ class SuppressedAddressAdmin(LiftOnlyAdmin):
 class ErasedIdentityAdmin(LiftOnlyAdmin):
     list_display = ["digest", "case_reference", "erased_at"]
     search_fields = ["case_reference"]
+
+
+@admin.register(models.ExternalRegister)
+class ExternalRegisterAdmin(admin.ModelAdmin):
+    """Registers kept in other databases (registers.external): declared here, their connection's
+    URL in the environment variable named, never in this database."""
+
+    list_display = ["name", "table", "category", "erasure", "enabled"]
+    list_filter = ["enabled", "erasure"]
+    actions = ["check_connection"]
+
+    @admin.action(description=_("Check the connection, the table and its columns"))
+    def check_connection(self, request, queryset):
+        from . import external
+
+        for register in queryset:
+            try:
+                rows = external.check(register)
+            except external.Unavailable as error:
+                self.message_user(
+                    request,
+                    _("%(register)s could not be reached: %(error)s")
+                    % {"register": register, "error": error},
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request, _("%(register)s answers: %(rows)s rows.") % {"register": register, "rows": rows}
+                )

@@ -67,14 +67,15 @@ def exported_records(found: FoundRecords, *, withheld: frozenset[str] = frozense
 def csv_text(declaration: Declaration, records: list[ExportedRecord]) -> str:
     """The records as CSV with a header of field paths (machine-readable, art. 20), every cell
     safe to open in a spreadsheet."""
+    return rows_csv(list(declaration.exported), records)
+
+
+def rows_csv(columns: list[str], records: list[ExportedRecord]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["id", *declaration.exported])
+    writer.writerow(["id", *columns])
     for record in records:
         writer.writerow(
-            [
-                spreadsheet_cell(record.key),
-                *(spreadsheet_cell(record.values[path]) for path in declaration.exported),
-            ]
+            [spreadsheet_cell(record.key), *(spreadsheet_cell(record.values[name]) for name in columns)]
         )
     return buffer.getvalue()

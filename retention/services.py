@@ -28,12 +28,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from registers import registry
-from registers.models import Restriction
+from registers import external, registry
+from registers.models import ExternalRegister, Restriction
 from registers.registry import normalise_email
 from registers.selectors import FoundRecords, owning_declaration
 from trustcenter.files import remove_files, remove_files_on_commit
 
+from .cutoffs import latest_due_clock
 from .models import (
     Action,
     HoldScope,
@@ -81,6 +82,9 @@ def run_purge(
     try:
         for step in plan(categories=categories):
             _purge_step(run, step, today, batch_size=batch_size, pause=pause, subject_email=subject_email)
+        if not subject_email:
+            for register, rule in external_plan(categories=categories):
+                _purge_external(run, register, rule, today, batch_size=batch_size)
         if not subject_email and categories is None:
             _remove_orphan_files(run)
         failed = run.totals()["failed"]
@@ -303,6 +307,58 @@ def _delete_or_anonymise(declaration: registry.Declaration, action: str, ids: li
     return done
 
 
+# --- Registers kept in other databases (issue 13, point 7) ------------------------------------------
+
+
+def external_plan(*, categories: Iterable[str] | None = None) -> list[tuple[ExternalRegister, RetentionRule]]:
+    """The enabled external registers whose category has an enabled rule."""
+    rules = {rule.category: rule for rule in RetentionRule.objects.filter(enabled=True)}
+    wanted = set(categories) if categories is not None else None
+    return [
+        (register, rules[register.category])
+        for register in ExternalRegister.objects.filter(enabled=True)
+        .exclude(clock_column="")
+        .order_by("name")
+        if register.category in rules and (wanted is None or register.category in wanted)
+    ]
+
+
+def _purge_external(
+    run: RetentionRun, register: ExternalRegister, rule: RetentionRule, today: date, *, batch_size: int
+):
+    """One external register under its rule (the rule's own period: the register has no country).
+    An unreachable database counts as a failure: the run is marked failed, and the next takes it."""
+    _beat(run)
+    cutoff = latest_due_clock(today, rule.period, from_calendar_year_end=False)
+    counter = "anonymised" if register.erasure == ExternalRegister.Erasure.ANONYMISE else "deleted"
+    step = RunStep.objects.create(run=run, category=rule.category, register=register.label, cutoff=cutoff)
+    try:
+        done = external.purge_due(register, cutoff, batch=batch_size)
+    except external.Unavailable as error:
+        logger.warning("Retention run %s: %s unreachable (%s)", run.pk, register.label, error)
+        RunStep.objects.filter(pk=step.pk).update(failed=1, finished_at=timezone.now())
+        return
+    RunStep.objects.filter(pk=step.pk).update(**{counter: done, "finished_at": timezone.now()})
+
+
+def _erase_external(
+    run: RetentionRun, register: ExternalRegister, emails: tuple[str, ...]
+) -> "ErasureOutcome":
+    action = Action.ANONYMISE if register.erasure == ExternalRegister.Erasure.ANONYMISE else Action.DELETE
+    step = RunStep.objects.create(run=run, category=register.category, register=register.label)
+    try:
+        erased = external.erase_for(register, emails)
+    except external.Unavailable as error:
+        logger.warning("Erasure run %s: %s unreachable (%s)", run.pk, register.label, error)
+        RunStep.objects.filter(pk=step.pk).update(failed=1, finished_at=timezone.now())
+        return ErasureOutcome(
+            register=register.label, action=action, erased=0, kept=0, kept_because=[], failed=True
+        )
+    counter = "anonymised" if action == Action.ANONYMISE else "deleted"
+    RunStep.objects.filter(pk=step.pk).update(**{counter: erased, "finished_at": timezone.now()})
+    return ErasureOutcome(register=register.label, action=action, erased=erased, kept=0, kept_because=[])
+
+
 # --- Erasure at a data subject's request (issue 13, point 4) --------------------------------------
 
 HELD = gettext_lazy(
@@ -319,6 +375,7 @@ class ErasureOutcome:
     erased: int
     kept: int
     kept_because: list[str]  # LEGAL_DUTY and/or LEGAL_HOLD
+    failed: bool = False  # an external register that could not be reached: erase again later
 
 
 LEGAL_DUTY, LEGAL_HOLD = "legal_duty", "legal_hold"
@@ -332,7 +389,7 @@ def kept_because_text(*, declaration: registry.Declaration | None, reason: str) 
 
 
 def erase_subject_records(
-    *, found: list[FoundRecords], requested_by=None
+    *, found: list[FoundRecords], emails: tuple[str, ...] = (), requested_by=None
 ) -> tuple[RetentionRun, list[ErasureOutcome]]:
     """Erases the records found for a person as their declarations say (deleted or anonymised,
     with their files and what belongs to them), except those the law requires keeping or a
@@ -348,7 +405,13 @@ def erase_subject_records(
             # belongs to, or stays with it where that is kept or anonymised.
             if owning_declaration(records.declaration) is records.declaration:
                 outcomes.append(_erase_register(run, records))
-        run.status = RunStatus.FINISHED
+        # Registers kept in other databases, found by the same addresses (`emails`).
+        if emails:
+            for register in ExternalRegister.objects.filter(enabled=True).order_by("name"):
+                outcomes.append(_erase_external(run, register, emails))
+        failed = any(outcome.failed for outcome in outcomes)
+        run.status = RunStatus.FAILED if failed else RunStatus.FINISHED
+        run.error = "a register could not be reached" if failed else ""
     except Exception as error:  # noqa: BLE001 - logged by class only; values may be personal
         logger.error("Erasure run %s failed: %s", run.pk, type(error).__name__)
         run.status, run.error = RunStatus.FAILED, type(error).__name__
