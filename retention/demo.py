@@ -10,10 +10,12 @@ This module is a leaf that only `load_demo_data` imports: it uses consent and re
 the demo, while nothing in `registers` itself depends on those apps.
 """
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
 from django.core.files.base import ContentFile
 from django.db import models, transaction
 from django.utils import timezone
@@ -27,6 +29,7 @@ from registers.models import (
     CustomerContact,
     Event,
     EventParticipant,
+    ExternalRegister,
     Inquiry,
     JobApplication,
     Lead,
@@ -575,3 +578,66 @@ def add_requester_everywhere(*, email: str, name: str) -> None:
             channel=Channel.WEB,
             occurred_at=now - timedelta(days=days_ago),
         )
+
+
+DEMO_CRM_VARIABLE = "TRUSTCENTER_EXTERNAL_DEMO_CRM_URL"
+
+
+def add_demo_external_register(*, requester_email: str, requester_name: str) -> ExternalRegister | None:
+    """The demo's register kept in another database (issue 13, point 7): a CRM's contacts table in
+    the database that TRUSTCENTER_EXTERNAL_DEMO_CRM_URL names (bin/start: a SQLite file of its
+    own), with the demo's requester in it, declared for retention, access and erasure. Nothing
+    where the variable is not set; made once."""
+    url = os.environ.get(DEMO_CRM_VARIABLE, "")
+    if not url or ExternalRegister.objects.filter(connection_variable=DEMO_CRM_VARIABLE).exists():
+        return None
+    engine = sa.create_engine(url)
+    metadata = sa.MetaData()
+    contacts = sa.Table(
+        "crm_contacts",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("full_name", sa.String(200)),
+        sa.Column("email", sa.String(254)),
+        sa.Column("company", sa.String(200)),
+        sa.Column("last_contact_on", sa.Date),
+    )
+    metadata.create_all(engine)
+    today = local_today()
+    with engine.begin() as connection:
+        connection.execute(contacts.delete())
+        connection.execute(
+            contacts.insert(),
+            [
+                {
+                    "full_name": requester_name,
+                    "email": requester_email,
+                    "company": "Fjord Fisk AS",
+                    "last_contact_on": today - timedelta(days=60),
+                },
+                {
+                    "full_name": "Erik Dahl",
+                    "email": "erik.dahl@example.no",
+                    "company": "Dahl Bygg AS",
+                    "last_contact_on": today - timedelta(days=900),
+                },
+                {
+                    "full_name": "Sofia Lind",
+                    "email": "sofia.lind@example.se",
+                    "company": "Lind & Co",
+                    "last_contact_on": today - timedelta(days=20),
+                },
+            ],
+        )
+    engine.dispose()
+    return ExternalRegister.objects.create(
+        name="CRM contacts (the sales team's CRM)",
+        connection_variable=DEMO_CRM_VARIABLE,
+        table="crm_contacts",
+        email_column="email",
+        clock_column="last_contact_on",
+        category="customer_contacts",
+        exported_columns=["full_name", "email", "company", "last_contact_on"],
+        erasure=ExternalRegister.Erasure.ANONYMISE,
+        anonymise={"full_name": "", "email": None},
+    )

@@ -135,3 +135,19 @@ def test_the_demo_s_access_requester_is_found_in_every_register_and_the_ledger()
     assert registers and all(found[label] >= 1 for label in registers), found
     assert found["consent.ConsentEvent"] >= 4 and found["consent.ConsentSubject"] == 1
     assert collection.case.subject_right == "access" and collection.case.email_confirmed_at is not None
+
+
+def test_the_demo_declares_a_register_in_another_database_with_the_requester_in_it(monkeypatch, tmp_path):
+    """Issue 13, point 8: the external demo table (bin/start names a SQLite file for it)."""
+    from cases.models import SubjectCollection
+    from registers import external
+    from registers.models import ExternalRegister
+
+    monkeypatch.setenv("TRUSTCENTER_EXTERNAL_DEMO_CRM_URL", f"sqlite:///{tmp_path / 'crm.sqlite3'}")
+    load_demo_data()
+    register = ExternalRegister.objects.get()
+    assert external.check(register) == 3
+    collection = SubjectCollection.objects.get()
+    assert {entry["register"]: entry["found"] for entry in collection.results}[register.label] == 1
+    load_demo_data()  # again: nothing new
+    assert ExternalRegister.objects.count() == 1 and external.check(register) == 3

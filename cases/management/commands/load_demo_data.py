@@ -27,7 +27,7 @@ from cases.models import (
 )
 from consent.cookies_demo import add_demo_cookie_site
 from consent.demo import load_consent_demo
-from retention.demo import add_requester_everywhere, load_register_demo
+from retention.demo import add_demo_external_register, add_requester_everywhere, load_register_demo
 
 DEMO_CODE_LINE = re.compile(r"demo case (?P<reference>\S+): receipt code (?P<code>.+)")
 
@@ -195,6 +195,7 @@ class Command(BaseCommand):
         # The requester is in every register, with an accounting record the law keeps and
         # consents in the ledger: the demo's collection, access export and erasure show them all.
         add_requester_everywhere(email=access.reporter_email, name=access.reporter_name)
+        add_demo_external_register(requester_email=access.reporter_email, requester_name=access.reporter_name)
         fulfilment.collect_subject_data(case=access, actor=privacy)
 
         # 3 hours old, and waiting for the requester to confirm the address.
