@@ -93,12 +93,17 @@ def run_purge(
     except Exception as error:  # noqa: BLE001 - logged by class only; values may be personal
         logger.error("Retention run %s failed: %s", run.pk, type(error).__name__)
         run.status, run.error = RunStatus.FAILED, type(error).__name__
+    _finish(run)
+    return run
+
+
+def _finish(run: RetentionRun) -> None:
+    """Closes a run's log; a failed run alerts the privacy team through the outbox."""
     run.finished_at = timezone.now()
     with transaction.atomic():
         run.save(update_fields=["status", "error", "finished_at"])
         if run.status == RunStatus.FAILED:
             _alert(run)
-    return run
 
 
 def _purge_step(
@@ -415,11 +420,7 @@ def erase_subject_records(
     except Exception as error:  # noqa: BLE001 - logged by class only; values may be personal
         logger.error("Erasure run %s failed: %s", run.pk, type(error).__name__)
         run.status, run.error = RunStatus.FAILED, type(error).__name__
-    run.finished_at = timezone.now()
-    with transaction.atomic():
-        run.save(update_fields=["status", "error", "finished_at"])
-        if run.status == RunStatus.FAILED:
-            _alert(run)
+    _finish(run)
     return run, outcomes
 
 

@@ -95,3 +95,16 @@ def submit_subject_request(**overrides):
 def reply_as_staff(*, case, message: str, status=None, actor=None):
     """A staff member's reply (and status change) through the real service."""
     services.update_case(case=case, actor=actor or CaseHandlerFactory(), reply=message, status=status)
+
+
+def confirmed_subject_request(**overrides):
+    """A data-subject request whose requester has confirmed their address (as the e-mail's code
+    or link would), ready to be fulfilled. Returns (case, receipt code)."""
+    from django.utils import timezone
+
+    from cases.models import Case
+
+    case, code = submit_subject_request(**overrides)
+    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
+    case.refresh_from_db()
+    return case, code

@@ -11,15 +11,14 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from cases.models import Case, ExportStatus
+from cases.models import ExportStatus
 from registers.models import AccountingRecord, Lead
 from tests.browser.conftest import run_axe
 from tests.browser.test_accessibility import submit
 from tests.browser.test_staff_pages import log_in, totp_device
-from tests.factories import CaseHandlerFactory, submit_subject_request
+from tests.factories import CaseHandlerFactory, confirmed_subject_request
 from tests.registers.factories import AccountingRecordFactory, LeadFactory, RecruitmentEntryFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,8 +39,7 @@ def no_violations(page, where: str) -> None:
 
 
 def test_a_handler_collects_exports_sends_and_erases_and_the_requester_downloads(new_visit, live_server):
-    case, code = submit_subject_request(language="en")
-    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
+    case, code = confirmed_subject_request(language="en")
     kept = LeadFactory(email=KARI, company="Fjord Fisk AS")
     withheld = LeadFactory(email=KARI, company="Complaint about a colleague AS")
     RecruitmentEntryFactory(email=KARI, skills="Python, GDPR")

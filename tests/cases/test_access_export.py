@@ -19,11 +19,16 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from cases import fulfilment
-from cases.models import AccessExport, Case, CaseEvent, CaseEventKind, ExportStatus
+from cases.models import AccessExport, CaseEvent, CaseEventKind, ExportStatus
 from consent.defaults import ensure_default_purposes
 from consent.models import Channel, ConsentAction, ConsentPurpose
 from consent.services import record_consent
-from tests.factories import CaseHandlerFactory, StaffFactory, submit_subject_request
+from tests.factories import (
+    CaseHandlerFactory,
+    StaffFactory,
+    confirmed_subject_request,
+    submit_subject_request,
+)
 from tests.registers.factories import (
     CV_BYTES,
     RECEIPT_BYTES,
@@ -51,9 +56,7 @@ def handler():
 
 @pytest.fixture
 def request_and_code():
-    case, code = submit_subject_request(language="nb")
-    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
-    case.refresh_from_db()
+    case, code = confirmed_subject_request(language="nb")
     return case, code
 
 

@@ -5,11 +5,10 @@ objection, and where to complain; staff edit it in the reply form and send it as
 import re
 
 import pytest
-from django.utils import timezone
 
 from cases import fulfilment
-from cases.models import Case, CaseMessage, ClockKind
-from tests.factories import CaseHandlerFactory, submit_subject_request
+from cases.models import CaseMessage, ClockKind
+from tests.factories import CaseHandlerFactory, confirmed_subject_request
 from tests.registers.factories import AccountingRecordFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,9 +29,7 @@ def handler():
 def test_the_draft_says_what_was_done_in_the_requester_s_language(
     handler, django_capture_on_commit_callbacks
 ):
-    case, _code = submit_subject_request(language="nb", subject_right="erasure")
-    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
-    case.refresh_from_db()
+    case, _code = confirmed_subject_request(language="nb", subject_right="erasure")
     withheld = LeadFactory(email=KARI)
     AccountingRecordFactory(email=KARI)
     with django_capture_on_commit_callbacks(execute=True):
@@ -64,8 +61,7 @@ def test_the_draft_says_what_was_done_in_the_requester_s_language(
 
 
 def test_the_case_page_fills_the_reply_with_the_draft_and_sending_it_meets_the_answer_clock(client, handler):
-    case, _code = submit_subject_request(language="en")
-    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
+    case, _code = confirmed_subject_request(language="en")
     client.force_login(handler)
 
     page = client.get(f"/en/staff/cases/{case.pk}/?draft=answer").content.decode()

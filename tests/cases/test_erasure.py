@@ -34,7 +34,12 @@ from registers.models import (
 from registers.registry import identity_digest
 from retention.models import HoldScope, RetentionRun, RunStep, Trigger
 from retention.services import place_hold
-from tests.factories import CaseHandlerFactory, StaffFactory, submit, submit_subject_request
+from tests.factories import (
+    CaseHandlerFactory,
+    StaffFactory,
+    confirmed_subject_request,
+    submit,
+)
 from tests.registers.factories import (
     AccountingRecordFactory,
     LeadFactory,
@@ -60,9 +65,7 @@ def handler():
 
 @pytest.fixture
 def request_case():
-    case, _code = submit_subject_request(subject_right="erasure")
-    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
-    case.refresh_from_db()
+    case, _code = confirmed_subject_request(subject_right="erasure")
     return case
 
 
@@ -150,6 +153,7 @@ def test_an_erasure_keeps_the_accounting_record_and_the_held_record_and_says_why
         "erased": 0,
         "kept": 1,
         "kept_because": ["legal_duty"],
+        "failed": False,
     }
     assert results["registers.VisitorRegistration"]["kept_because"] == ["legal_hold"]
     assert (

@@ -12,11 +12,11 @@ import pytest
 from django.utils import timezone
 
 from cases import fulfilment
-from cases.models import AccessExport, Case, ExportStatus
+from cases.models import AccessExport, ExportStatus
 from registers.models import ExternalRegister, Lead
 from retention.models import RetentionRun, RunStatus, RunStep, Trigger
 from retention.services import run_purge
-from tests.factories import CaseHandlerFactory, submit_subject_request
+from tests.factories import CaseHandlerFactory, confirmed_subject_request
 from tests.registers.external_db import external_table, rows_of
 from tests.registers.factories import LeadFactory
 
@@ -47,9 +47,7 @@ def handler():
 
 @pytest.fixture
 def request_case():
-    case, _code = submit_subject_request()
-    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
-    case.refresh_from_db()
+    case, _code = confirmed_subject_request()
     return case
 
 

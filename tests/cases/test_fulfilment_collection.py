@@ -7,7 +7,6 @@ search. Every door is tried with a staff member without rights, another team and
 import pytest
 from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from cases import fulfilment, services
 from cases.models import (
@@ -23,7 +22,13 @@ from consent.defaults import ensure_default_purposes
 from consent.models import Channel, ConsentAction, ConsentPurpose
 from consent.services import record_consent
 from registers.selectors import subject_records
-from tests.factories import CaseHandlerFactory, StaffFactory, submit, submit_subject_request
+from tests.factories import (
+    CaseHandlerFactory,
+    StaffFactory,
+    confirmed_subject_request,
+    submit,
+    submit_subject_request,
+)
 from tests.registers.factories import AccountingRecordFactory, LeadFactory, RecruitmentEntryFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,9 +47,7 @@ def handler():
 
 
 def confirmed_request(**overrides) -> Case:
-    case, _code = submit_subject_request(**overrides)
-    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
-    case.refresh_from_db()
+    case, _code = confirmed_subject_request(**overrides)
     return case
 
 

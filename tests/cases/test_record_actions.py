@@ -8,17 +8,20 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from cases import fulfilment
-from cases.models import Case, CaseEvent, CaseEventKind
+from cases.models import CaseEvent, CaseEventKind
 from consent import services as consent_services
 from consent.defaults import ensure_default_purposes
 from consent.models import Channel, ConsentAction, ConsentEvent, ConsentPurpose, SignUp, SignUpKind
 from consent.selectors import current_consent
 from registers.models import Lead, RegisterRecipient, Restriction, SuppressedAddress
 from registers.registry import identity_digest
-from tests.factories import CaseHandlerFactory, StaffFactory, submit_subject_request
+from tests.factories import (
+    CaseHandlerFactory,
+    StaffFactory,
+    confirmed_subject_request,
+)
 from tests.registers.factories import LeadFactory, LegalEntityFactory, staff_with
 from tests.registers.test_import_export import CSV_FORMAT, csv_file, import_file
 
@@ -39,9 +42,7 @@ def handler():
 
 @pytest.fixture
 def request_case():
-    case, _code = submit_subject_request(subject_right="rectification")
-    Case.objects.filter(pk=case.pk).update(email_confirmed_at=timezone.now())
-    case.refresh_from_db()
+    case, _code = confirmed_subject_request(subject_right="rectification")
     return case
 
 
