@@ -417,12 +417,14 @@ def release_access_export(*, export: AccessExport, actor) -> str:
 
 
 def export_for_link(*, token: str) -> AccessExport | None:
-    """The released export a link names, if it can still be downloaded."""
+    """The released export a link names, if it can still be downloaded (its file is there: an
+    erasure since removes the exports made for the requester)."""
     return (
         AccessExport.objects.select_related("case")
         .filter(
             link_digest=token_digest(token), status=ExportStatus.RELEASED, link_expires_at__gt=timezone.now()
         )
+        .exclude(file="")
         .first()
     )
 

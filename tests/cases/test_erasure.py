@@ -224,7 +224,7 @@ def test_a_restored_backup_is_erased_again_from_the_log(handler, request_case):
 
 
 def test_the_request_s_access_exports_go_with_the_erasure(
-    handler, request_case, django_capture_on_commit_callbacks
+    client, handler, request_case, django_capture_on_commit_callbacks
 ):
     LeadFactory(email=KARI)
     with django_capture_on_commit_callbacks(execute=True):
@@ -232,9 +232,13 @@ def test_the_request_s_access_exports_go_with_the_erasure(
     export.refresh_from_db()
     stored = export.file.name
     assert default_storage.exists(stored)
+    link = fulfilment.release_access_export(export=export, actor=handler)  # sent, not yet downloaded
     fulfilment.erase_requester_data(case=request_case, actor=handler)
     export.refresh_from_db()
     assert not export.file and not default_storage.exists(stored)
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    assert client.get(path).status_code == 410  # the link says it no longer works
+    assert client.post(path, {"receipt_code": "1234"}).status_code == 410
 
 
 def test_the_erasure_asks_for_confirmation_and_checks_the_door(client, handler, request_case):
