@@ -280,7 +280,10 @@ def build_access_export(*, export_id: int) -> AccessExport | None:
         return None
     export = AccessExport.objects.select_related("case").get(pk=export_id)
     case = export.case
-    found = subject_records(identities=requester_identities(case=case))
+    # Only the registers that export something are read (how a case was handled is not).
+    found = subject_records(
+        identities=requester_identities(case=case), only=lambda declaration: bool(declaration.exported)
+    )
     AccessExport.objects.filter(pk=export_id).update(registers_total=len(found))
 
     last_told = [time.monotonic()]
@@ -556,6 +559,39 @@ def erase_requester_data(*, case: Case, actor) -> SubjectErasure:
             },
         )
     return erasure
+
+
+def retry_incomplete_erasures() -> int:
+    """Beat: erases again, in the registers in other databases that did not answer, what
+    incomplete erasures left there; an erasure is complete once none is left. Returns how many
+    erasures were completed."""
+    completed = 0
+    for erasure in SubjectErasure.objects.filter(complete=False).select_related("case"):
+        failed = {entry["register"] for entry in erasure.results if entry.get("failed")}
+        registers = [register for register in external_registers() if register.label in failed]
+        if not registers:
+            continue
+        emails = requester_identities(case=erasure.case).emails
+        run, outcomes = retention_services.erase_subject_records(
+            found=[], emails=emails, external_registers=registers
+        )
+        again = {outcome.register: asdict(outcome) for outcome in outcomes}
+        results = [again.get(entry["register"], entry) for entry in erasure.results]
+        complete = not any(entry.get("failed") for entry in results)
+        with transaction.atomic():
+            SubjectErasure.objects.filter(pk=erasure.pk).update(results=results, complete=complete)
+            CaseEvent.objects.create(
+                case=erasure.case,
+                kind=CaseEventKind.SUBJECT_ERASED,
+                data={
+                    "run": run.pk,
+                    "erased": sum(o.erased for o in outcomes),
+                    "kept": 0,
+                    "complete": complete,
+                },
+            )
+        completed += complete
+    return completed
 
 
 @dataclass(frozen=True)

@@ -21,3 +21,9 @@ def build_access_export(export_id: int) -> int | None:
 @shared_task(name="cases.tasks.sweep_access_exports")
 def sweep_access_exports() -> dict[str, int]:
     return fulfilment.sweep_access_exports()
+
+
+# Erasures left incomplete by a register in another database that did not answer.
+@shared_task(name="cases.tasks.retry_erasures")
+def retry_erasures() -> int:
+    return fulfilment.retry_incomplete_erasures()

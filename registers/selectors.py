@@ -3,6 +3,7 @@ proven phone numbers name, and every record that belongs to one of those (a case
 consent subject's events). Access exports and erasure read this; nothing here knows a model by
 name."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -129,11 +130,16 @@ def _matching(declaration: Declaration, identities: Identities) -> QuerySet | No
     return rows
 
 
-def subject_records(*, identities: Identities) -> list[FoundRecords]:
-    """Per declaration that can name a subject, the rows that name one of these identities
-    (addresses compared as retention compares them, numbers as normalise_phone does)."""
+def subject_records(
+    *, identities: Identities, only: Callable[[Declaration], bool] | None = None
+) -> list[FoundRecords]:
+    """Per declaration that can name a subject (and that `only` keeps), the rows that name one
+    of these identities (addresses compared as retention compares them, numbers as
+    normalise_phone does)."""
     found = []
     for declaration in declarations():
+        if only is not None and not only(declaration):
+            continue
         rows = _matching(declaration, identities)
         if rows is None:
             continue

@@ -394,7 +394,11 @@ def kept_because_text(*, declaration: registry.Declaration | None, reason: str) 
 
 
 def erase_subject_records(
-    *, found: list[FoundRecords], emails: tuple[str, ...] = (), requested_by=None
+    *,
+    found: list[FoundRecords],
+    emails: tuple[str, ...] = (),
+    external_registers: Iterable[ExternalRegister] | None = None,
+    requested_by=None,
 ) -> tuple[RetentionRun, list[ErasureOutcome]]:
     """Erases the records found for a person as their declarations say (deleted or anonymised,
     with their files and what belongs to them), except those the law requires keeping or a
@@ -412,7 +416,9 @@ def erase_subject_records(
                 outcomes.append(_erase_register(run, records))
         # Registers kept in other databases, found by the same addresses (`emails`).
         if emails:
-            for register in ExternalRegister.objects.filter(enabled=True).order_by("name"):
+            if external_registers is None:
+                external_registers = ExternalRegister.objects.filter(enabled=True).order_by("name")
+            for register in external_registers:
                 outcomes.append(_erase_external(run, register, emails))
         failed = any(outcome.failed for outcome in outcomes)
         run.status = RunStatus.FAILED if failed else RunStatus.FINISHED

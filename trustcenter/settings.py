@@ -323,6 +323,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Access exports: expired links and spent files removed, builds the broker lost queued again.
     "access-exports": {"task": "cases.tasks.sweep_access_exports", "schedule": 300.0},
+    # Erasures a register in another database left incomplete: tried again.
+    "erasures": {"task": "cases.tasks.retry_erasures", "schedule": 300.0},
 }
 
 # Retention (retention.services): rows per batch, the pause between batches (the purge's pace,
