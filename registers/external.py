@@ -11,6 +11,7 @@ import os
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,10 +44,22 @@ def _connect_args(url: str) -> dict:
     return {}
 
 
-def engine_for(register: ExternalRegister) -> Engine:
-    url = os.environ.get(register.connection_variable, "")
+def connection_url(variable: str) -> str:
+    """The URL in the variable, or in the file that <variable>_FILE names (container secrets)."""
+    url = os.environ.get(variable, "")
+    secret_file = os.environ.get(f"{variable}_FILE", "")
+    if not url and secret_file:
+        try:
+            url = Path(secret_file).read_text().strip()
+        except OSError as error:
+            raise Unavailable(f"{variable}_FILE cannot be read ({type(error).__name__})") from error
     if not url:
-        raise Unavailable(f"{register.connection_variable} is not set")
+        raise Unavailable(f"{variable} is not set")
+    return url
+
+
+def engine_for(register: ExternalRegister) -> Engine:
+    url = connection_url(register.connection_variable)
     try:
         return _engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as error:

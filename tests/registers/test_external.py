@@ -2,6 +2,7 @@
 PostgreSQL database: a person's rows found, exported, deleted or anonymised, rows past their
 retention purged in batches, and an unreachable database reported, never taken for done."""
 
+import os
 from datetime import date
 
 import pytest
@@ -96,3 +97,19 @@ def test_a_declared_column_the_table_lacks_is_reported(kind, drop_external_table
         external.rows_for(register, (KARI,))
     with pytest.raises(external.Unavailable, match="birthday"):  # the admin's check names it
         external.check(register)
+
+
+def test_the_url_can_come_from_a_file_named_by_the_variable(monkeypatch, tmp_path, drop_external_tables):
+    """Container secrets: TRUSTCENTER_EXTERNAL_<NAME>_URL_FILE names a file holding the URL."""
+    register, table = external_table("postgres", ROWS)
+    drop_external_tables.append(("postgres", table))
+    secret = tmp_path / "crm-url"
+    secret.write_text(os.environ[register.connection_variable] + "\n")
+    register.connection_variable = "TRUSTCENTER_EXTERNAL_FROM_FILE_URL"
+    register.save()
+    monkeypatch.delenv("TRUSTCENTER_EXTERNAL_FROM_FILE_URL", raising=False)
+    monkeypatch.setenv("TRUSTCENTER_EXTERNAL_FROM_FILE_URL_FILE", str(secret))
+    assert external.count_for(register, (KARI,)) == 2
+    monkeypatch.setenv("TRUSTCENTER_EXTERNAL_FROM_FILE_URL_FILE", str(tmp_path / "missing"))
+    with pytest.raises(external.Unavailable, match="cannot be read"):
+        external.count_for(register, (KARI,))
