@@ -4,7 +4,6 @@ the self-service page, sign-ups waiting for their confirmation, the cookie inven
 tokens of the systems that use the consent API.
 """
 
-import secrets
 import uuid
 
 from django.conf import settings
@@ -16,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 
 from registers.registry import Notice, Retention, exempt, personal_data
 from trustcenter.files import random_file_name
-from trustcenter.tokens import token_digest  # noqa: F401  (consent.models.token_digest, as before)
 
 from . import chain
 
@@ -304,11 +302,6 @@ PENDING_NOTICE = Notice(
     source=_("The person."),
     recipients=_("None."),
 )
-
-
-def new_token() -> str:
-    """A random token for a link or an API client: 256 bits."""
-    return secrets.token_urlsafe(32)
 
 
 @personal_data(

@@ -2,7 +2,6 @@
 with keyword-only arguments and one transaction."""
 
 import logging
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from registers.registry import normalise_email
 from trustcenter import ratelimit
 from trustcenter.files import remove_files_on_commit, written_files_removed_on_error
 from trustcenter.services import enqueue_email
+from trustcenter.tokens import new_token, token_digest
 
 from . import chain, selectors, states
 from .models import (
@@ -49,8 +49,6 @@ from .models import (
     SelfServiceLink,
     SignUp,
     SignUpKind,
-    new_token,
-    token_digest,
 )
 
 logger = logging.getLogger(__name__)
@@ -741,7 +739,7 @@ def sign_up(
         return None
     if is_suppressed(address):  # erased, or objected to direct marketing (art. 21(3)): not again
         return None
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     with written_files_removed_on_error() as written, transaction.atomic(durable=True):
         pending = SignUp(
             kind=kind,

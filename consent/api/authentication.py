@@ -15,7 +15,8 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from consent.models import ConsentApiClient, new_token, token_digest
+from consent.models import ConsentApiClient
+from trustcenter.tokens import new_token, token_digest
 
 SCHEME = "Bearer"
 PREFIX_LENGTH = 8
