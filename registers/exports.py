@@ -29,11 +29,14 @@ def field_label(model: type[Model], path: str) -> str:
 
 
 def json_value(value: Any) -> Any:
-    """A stored value as JSON holds it: times and dates in ISO 8601, amounts and ids as text."""
+    """A stored value as JSON holds it: times and dates in ISO 8601, amounts and ids as text,
+    bytes (a column of another system's database) as hex."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal | UUID):
         return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
     return value
 
 

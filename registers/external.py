@@ -8,16 +8,15 @@ incomplete, to be tried again, and never as done.
 """
 
 import os
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from .exports import json_value
 from .models import ExternalRegister
 
 BATCH = 500
@@ -98,14 +97,6 @@ def _run(register: ExternalRegister, work, *, reflect: bool = False):
 
 def _of_subject(table: sa.Table, register: ExternalRegister, emails: tuple[str, ...]):
     return sa.func.lower(sa.func.trim(table.c[register.email_column])).in_(emails)
-
-
-def json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal | bytes):
-        return str(value) if isinstance(value, Decimal) else value.hex()
-    return value
 
 
 def check(register: ExternalRegister) -> int:
