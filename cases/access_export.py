@@ -57,7 +57,7 @@ class ExternalPart:
 def write_package(
     *,
     case: Case,
-    found: list[FoundRecords],
+    found: list[FoundRecords],  # the registers that export something (subject_records(only=...))
     withheld: list[Withheld],
     generated_at: datetime,
     external_parts: Sequence[ExternalPart] = (),
@@ -74,14 +74,8 @@ def write_package(
     with zipfile.ZipFile(package, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for done, records in enumerate(found, start=1):
             declaration = records.declaration
-            # A register that exports nothing (how a case was handled: its clocks, its breach
-            # facts) is not read at all.
-            exported = (
-                exports.exported_records(
-                    records, withheld=frozenset(withheld_keys.get(declaration.label, ()))
-                )
-                if declaration.exported
-                else []
+            exported = exports.exported_records(
+                records, withheld=frozenset(withheld_keys.get(declaration.label, ()))
             )
             if exported:
                 with translation.override(case.language):

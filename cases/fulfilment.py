@@ -680,14 +680,16 @@ def _suppress(*, identities: Identities, why: str) -> None:
 def _found_record(*, case: Case, register: str, record_key: str):
     """A record the registry finds for the requester, by register and key; ValidationError else
     (staff act only on what is found for this requester)."""
-    for records in subject_records(identities=requester_identities(case=case)):
-        if records.declaration.label == register:
-            try:
-                record = records.rows.filter(pk=record_key).first()
-            except (ValueError, ValidationError):  # not a key of this register at all
-                record = None
-            if record is not None:
-                return records.declaration, record
+    identities = requester_identities(case=case)
+    for records in subject_records(
+        identities=identities, only=lambda declaration: declaration.label == register
+    ):
+        try:
+            record = records.rows.filter(pk=record_key).first()
+        except (ValueError, ValidationError):  # not a key of this register at all
+            record = None
+        if record is not None:
+            return records.declaration, record
     raise ValidationError({NON_FIELD_ERRORS: [_("This record is not among those found for the requester.")]})
 
 
