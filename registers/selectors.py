@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from auditlog.models import LogEntry
-from django.db.models import Expression, F, Model, Q, QuerySet, Value
+from django.db.models import Expression, F, Q, QuerySet, Value
 from django.db.models.functions import Lower, Replace
 
 from .registry import (
@@ -50,18 +50,23 @@ class FoundRecords:
     answered_elsewhere: QuerySet | None
 
 
+def _part_of(declaration: Declaration) -> Declaration | None:
+    """The declaration of the record a `part_of` declaration belongs to (one step), or None."""
+    if not declaration.part_of:
+        return None
+    model: Any = declaration.model
+    for step in declaration.part_of.split("__"):
+        model = model._meta.get_field(step).related_model
+    return declaration_for(model)
+
+
 def _owner(declaration: Declaration) -> tuple[str, Declaration] | None:
     """The declaration whose fields name a subject for this one's rows, and the lookup prefix
     from this model to it: itself (""), or its owner's through `part_of` (as many steps as it
     takes). None where nothing names a subject."""
     if declaration.subject_email or declaration.subject_phone:
         return "", declaration
-    if not declaration.part_of:
-        return None
-    owner: type[Model] = declaration.model
-    for step in declaration.part_of.split("__"):
-        owner = owner._meta.get_field(step).related_model  # type: ignore[assignment]
-    owner_declaration = declaration_for(owner)
+    owner_declaration = _part_of(declaration)
     found = _owner(owner_declaration) if owner_declaration is not None else None
     if found is None:
         return None
@@ -72,14 +77,8 @@ def _owner(declaration: Declaration) -> tuple[str, Declaration] | None:
 def owning_declaration(declaration: Declaration) -> Declaration:
     """The declaration a `part_of` declaration belongs to (following chains), or itself."""
     seen = set()
-    while declaration.part_of and declaration.label not in seen:
+    while declaration.label not in seen and (owner := _part_of(declaration)) is not None:
         seen.add(declaration.label)
-        model: Any = declaration.model
-        for part in declaration.part_of.split("__"):
-            model = model._meta.get_field(part).related_model
-        owner = declaration_for(model)
-        if owner is None:
-            break
         declaration = owner
     return declaration
 
