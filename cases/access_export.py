@@ -19,7 +19,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from registers import exports
-from registers.selectors import FoundRecords, owning_declaration
+from registers.registry import Declaration
+from registers.selectors import Identities, owning_declaration
 from retention.selectors import controller, processing_activities
 from trustcenter.authorities import SUPERVISORY_AUTHORITIES
 
@@ -57,7 +58,8 @@ class ExternalPart:
 def write_package(
     *,
     case: Case,
-    found: list[FoundRecords],  # the registers that export something (subject_records(only=...))
+    registers: list[Declaration],  # those that export something
+    identities: Identities,
     withheld: list[Withheld],
     generated_at: datetime,
     external_parts: Sequence[ExternalPart] = (),
@@ -72,10 +74,9 @@ def write_package(
     parts: list[RegisterPart] = []
     total = 0
     with zipfile.ZipFile(package, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for done, records in enumerate(found, start=1):
-            declaration = records.declaration
+        for done, declaration in enumerate(registers, start=1):
             exported = exports.exported_records(
-                records, withheld=frozenset(withheld_keys.get(declaration.label, ()))
+                declaration, identities, withheld=frozenset(withheld_keys.get(declaration.label, ()))
             )
             if exported:
                 with translation.override(case.language):

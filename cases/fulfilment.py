@@ -259,14 +259,19 @@ def publish_build(*, export_id: int) -> None:
         logger.warning("Access export %s not queued (broker unavailable); the sweep will queue it", export_id)
 
 
-def _claim_build(*, export_id: int, now) -> bool:
+def _claim_build(*, export_id: int, now, registers: int) -> bool:
     """Takes the build for this worker: a queued export, or one whose builder's claim ran out."""
     return bool(
         AccessExport.objects.filter(pk=export_id)
         .filter(
             Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.BUILDING, claimed_until__lt=now),
         )
-        .update(status=ExportStatus.BUILDING, claimed_until=now + BUILD_CLAIM, registers_done=0)
+        .update(
+            status=ExportStatus.BUILDING,
+            claimed_until=now + BUILD_CLAIM,
+            registers_done=0,
+            registers_total=registers,
+        )
     )
 
 
@@ -276,15 +281,12 @@ def build_access_export(*, export_id: int) -> AccessExport | None:
     to take (done, or claimed by a live worker) returns None; a build whose worker died starts
     again once its claim runs out."""
     now = timezone.now()
-    if not _claim_build(export_id=export_id, now=now):
+    # Only the registers that export something are read (how a case was handled is not).
+    registers = [declaration for declaration in declarations() if declaration.exported]
+    if not _claim_build(export_id=export_id, now=now, registers=len(registers)):
         return None
     export = AccessExport.objects.select_related("case").get(pk=export_id)
     case = export.case
-    # Only the registers that export something are read (how a case was handled is not).
-    found = subject_records(
-        identities=requester_identities(case=case), only=lambda declaration: bool(declaration.exported)
-    )
-    AccessExport.objects.filter(pk=export_id).update(registers_total=len(found))
 
     last_told = [time.monotonic()]
 
@@ -317,7 +319,8 @@ def build_access_export(*, export_id: int) -> AccessExport | None:
         )
     package, records = access_export.write_package(
         case=case,
-        found=found,
+        registers=registers,
+        identities=identities,
         withheld=withheld,
         generated_at=now,
         external_parts=external_parts,

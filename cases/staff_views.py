@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from registers.exports import exported_records
+from registers.registry import declarations
 from registers.selectors import owning_declaration
 from trustcenter.models import TeamMembership
 from trustcenter.staff_access import staff_member_required_2fa as staff_required
@@ -647,11 +648,11 @@ def erase(request, case_id: int):
 def _records_page(request, case: Case, *, rectify_form=None, status: int = 200):
     fulfilment.check_fulfillable(case=case)
     registers = []
-    for records in fulfilment.subject_records(identities=fulfilment.requester_identities(case=case)):
-        declaration = records.declaration
+    identities = fulfilment.requester_identities(case=case)
+    for declaration in declarations():
         if owning_declaration(declaration) is not declaration or not declaration.personal_fields:
             continue
-        exported = exported_records(records)
+        exported = exported_records(declaration, identities)
         if exported:
             registers.append(
                 {

@@ -16,7 +16,7 @@ from django.db.models import Model
 from trustcenter.spreadsheets import spreadsheet_cell
 
 from .registry import Declaration
-from .selectors import FoundRecords
+from .selectors import Identities, subject_rows
 
 
 def field_label(model: type[Model], path: str) -> str:
@@ -28,9 +28,15 @@ def field_label(model: type[Model], path: str) -> str:
     return str(current._meta.get_field(parts[-1]).verbose_name)
 
 
+# What JSON holds as it is (most of an export's values: tested first, by type alone).
+_AS_IS = frozenset({str, int, bool, float, type(None), dict, list})
+
+
 def json_value(value: Any) -> Any:
     """A stored value as JSON holds it: times and dates in ISO 8601, amounts and ids as text,
     bytes (a column of another system's database) as hex."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal | UUID):
@@ -47,21 +53,27 @@ class ExportedRecord:
     files: dict[str, str] = field(default_factory=dict)  # file field -> stored file's name
 
 
-def exported_records(found: FoundRecords, *, withheld: frozenset[str] = frozenset()) -> list[ExportedRecord]:
-    """The records found in one register, in the order of their keys, without those withheld
-    (by key): the exported fields' values and the names of their stored files."""
-    declaration = found.declaration
-    names = ("pk", *declaration.exported, *declaration.file_fields)
+def exported_records(
+    declaration: Declaration, identities: Identities, *, withheld: frozenset[str] = frozenset()
+) -> list[ExportedRecord]:
+    """The records of one register that name these identities (as subject_records finds them),
+    in the order of their keys, without those withheld (by key): the exported fields' values and
+    the names of their stored files."""
+    exported, file_fields = declaration.exported, declaration.file_fields
     records = []
-    for row in found.rows.order_by("pk").values(*names):
-        key = str(row["pk"])
+    for pk, *values in subject_rows(declaration, identities, ("pk", *exported, *file_fields)):
+        key = str(pk)
         if key in withheld:
             continue
         records.append(
             ExportedRecord(
                 key=key,
-                values={path: json_value(row[path]) for path in declaration.exported},
-                files={name: row[name] for name in declaration.file_fields if row[name]},
+                values={path: json_value(value) for path, value in zip(exported, values, strict=False)},
+                files={
+                    name: stored
+                    for name, stored in zip(file_fields, values[len(exported) :], strict=True)
+                    if stored
+                },
             )
         )
     return records

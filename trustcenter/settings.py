@@ -298,6 +298,8 @@ else:
         "interval_max": 0.5,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# Celery closes a worker's database connections every this many tasks (trustcenter.celery).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # What a task prints (the console e-mail backend of the embedded default) is information, not a
