@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import zipfile
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from functools import partial
@@ -817,19 +818,29 @@ def _tell_recipients(*, case: Case, registers: set[str], what) -> int:
 
 def draft_answer(*, case: Case) -> str:
     """The answer to the requester drafted from what was done on the case, in their language, for
-    staff to edit and send as the reply that meets the answer clock: the export sent (and what was
-    withheld, why, and how to complain), per register what was erased and what was kept and why,
-    an objection, corrections and restrictions."""
-    export = case.access_exports.exclude(status__in=(ExportStatus.QUEUED, ExportStatus.BUILDING)).first()
+    staff to edit and send as the reply that meets the answer clock: the export released (and
+    what was withheld, from which register, why, and how to complain), per register what was
+    erased, what was kept and why, and what is not erased yet (a register in another database
+    that did not answer), an objection, corrections and restrictions."""
+    # Only an export released to the requester is one the answer can say was sent.
+    export = case.access_exports.filter(released_at__isnull=False).order_by("-released_at").first()
     erasure = case.erasures.first()
     kinds = set(case.events.values_list("kind", flat=True))
     with translation.override(case.language):
+        names = register_names()
+        withheld = Counter(
+            (names.get(item.register, item.register), item.reason)
+            for item in (export.withheld_items.all() if export else ())
+        )
         return render_to_string(
             "cases/answer_draft.txt",
             {
                 "case": case,
                 "export": export,
-                "withheld": list(export.withheld_items.values_list("reason", flat=True)) if export else [],
+                "withheld": [
+                    {"register": register, "count": count, "reason": reason}
+                    for (register, reason), count in withheld.items()
+                ],
                 "erasure": erasure,
                 "erasure_lines": erasure_lines(erasure=erasure) if erasure else [],
                 "objection": CaseEventKind.OBJECTION_RECORDED in kinds,

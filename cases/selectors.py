@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from registers.marks import visible_records
 from retention import cutoffs
 from retention.models import Postponement, RetentionRule
 from trustcenter.models import Team
@@ -79,8 +80,9 @@ def visible_cases(*, user):
 
     An active staff member with the permission to view cases sees the cases whose type is routed
     to one of their teams, and no others: being a superuser adds none (a whistleblowing report is
-    seen by the whistleblowing team alone), except those a team lead excluded them from. One
-    query, whatever the number of teams.
+    seen by the whistleblowing team alone), except those a team lead excluded them from, and
+    those kept restricted after their reporter's erasure (a legal hold), unless they may see
+    restricted records (the privacy team). One query, whatever the number of teams.
     """
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return Case.objects.none()
@@ -88,7 +90,8 @@ def visible_cases(*, user):
         return Case.objects.none()
     routed_to_their_teams = CaseTypeRouting.objects.filter(team__memberships__user=user).values("case_type")
     excluded_from = CaseExclusion.objects.filter(user=user).values("case_id")
-    return Case.objects.filter(case_type__in=routed_to_their_teams).exclude(pk__in=excluded_from)
+    cases = Case.objects.filter(case_type__in=routed_to_their_teams).exclude(pk__in=excluded_from)
+    return visible_records(cases, user=user)
 
 
 def handlers_of_type(*, case_type: str):

@@ -121,6 +121,11 @@ class NoWording(Exception):
     """The purpose has no published version to agree to."""
 
 
+class Suppressed(Exception):
+    """The address is on the suppression list (erased, or objected to direct marketing): a
+    consent from another system, an import or staff does not add it again (art. 21(3))."""
+
+
 def record_consent(
     *,
     purpose: ConsentPurpose,
@@ -136,7 +141,8 @@ def record_consent(
     updates the subject's current state in the same transaction. The subject is the one the
     address names (made on first sight), or `subject` (a cookie choice's random identifier).
     `occurred_at` is for imports of earlier consents; it defaults to now. `language`, where the
-    person chose one (the page they used), is what they are written to in from then on.
+    person chose one (the page they used), is what they are written to in from then on. A give
+    for a suppressed address that does not come from the person on the portal raises Suppressed.
 
     A withdrawal that leaves no standing consent purges, once committed, what that consent kept
     (retention.services.consent_withdrawn: a recruitment-database entry at once)."""
@@ -146,6 +152,9 @@ def record_consent(
     if email is not None:
         address = normalise_email(email)
         validate_email(address)
+        # Only the person themselves (on the portal's pages) may give it again.
+        if action == ConsentAction.GIVE and channel != Channel.WEB and is_suppressed(address):
+            raise Suppressed
     event = None
     if occurred_at is None and connection.vendor == "postgresql":
         event = _append_in_one_statement(

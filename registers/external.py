@@ -187,17 +187,42 @@ def erase_for(register: ExternalRegister, emails: tuple[str, ...], *, batch: int
     return _in_batches(register, lambda table: _of_subject(table, register, emails), batch)
 
 
-def purge_due(register: ExternalRegister, cutoff: date, *, batch: int = BATCH) -> int:
-    """Erases the rows whose date column is on or before `cutoff` (their retention has run out)."""
+def _due(register: ExternalRegister, table, cutoff: date):
+    """The rows whose date column is on or before `cutoff` (their retention has run out)."""
+    condition = table.c[register.clock_column] <= cutoff
+    if register.erasure == ExternalRegister.Erasure.ANONYMISE:
+        # An anonymised row is done: not taken again.
+        name, value = next(iter(register.anonymise.items()))
+        condition &= table.c[name].is_(None) if value is None else table.c[name] != value
+    return condition
+
+
+def purge_due(
+    register: ExternalRegister, cutoff: date, *, except_emails: tuple[str, ...] = (), batch: int = BATCH
+) -> int:
+    """Erases the rows whose retention has run out, but those of `except_emails` (held)."""
     if not register.clock_column:
         return 0
 
     def due(table):
-        condition = table.c[register.clock_column] <= cutoff
-        if register.erasure == ExternalRegister.Erasure.ANONYMISE:
-            # An anonymised row is done: not taken again.
-            name, value = next(iter(register.anonymise.items()))
-            condition &= table.c[name].is_(None) if value is None else table.c[name] != value
+        condition = _due(register, table, cutoff)
+        if except_emails:
+            address = sa.func.coalesce(sa.func.lower(sa.func.trim(table.c[register.email_column])), "")
+            condition &= sa.not_(address.in_(except_emails))
         return condition
 
     return _in_batches(register, due, batch)
+
+
+def count_due(register: ExternalRegister, cutoff: date, *, emails: tuple[str, ...] | None = None) -> int:
+    """How many rows' retention has run out (of `emails` alone, where given)."""
+    if not register.clock_column or emails == ():
+        return 0
+
+    def work(connection, table):
+        condition = _due(register, table, cutoff)
+        if emails is not None:
+            condition &= _of_subject(table, register, emails)
+        return connection.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar_one()
+
+    return _run(register, work)

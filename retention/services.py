@@ -36,6 +36,7 @@ from trustcenter.files import remove_files, remove_files_on_commit
 
 from .cutoffs import latest_due_clock
 from .models import (
+    ACTIVE_HOLD,
     Action,
     HoldScope,
     LegalHold,
@@ -337,13 +338,19 @@ def _purge_external(
     cutoff = latest_due_clock(today, rule.period, from_calendar_year_end=False)
     counter = "anonymised" if register.erasure == ExternalRegister.Erasure.ANONYMISE else "deleted"
     step = RunStep.objects.create(run=run, category=rule.category, register=register.label, cutoff=cutoff)
+    holds = LegalHold.objects.filter(ACTIVE_HOLD)
     try:
-        done = external.purge_due(register, cutoff, batch=batch_size)
+        if holds.filter(scope=HoldScope.CATEGORY, category=rule.category).exists():
+            done, held = 0, external.count_due(register, cutoff)
+        else:  # the rows of held addresses stay (there are no record holds on another database)
+            held_emails = tuple(holds.filter(scope=HoldScope.SUBJECT).values_list("email", flat=True))
+            held = external.count_due(register, cutoff, emails=held_emails)
+            done = external.purge_due(register, cutoff, except_emails=held_emails, batch=batch_size)
     except external.Unavailable as error:
         logger.warning("Retention run %s: %s unreachable (%s)", run.pk, register.label, error)
         RunStep.objects.filter(pk=step.pk).update(failed=1, finished_at=timezone.now())
         return
-    RunStep.objects.filter(pk=step.pk).update(**{counter: done, "finished_at": timezone.now()})
+    RunStep.objects.filter(pk=step.pk).update(**{counter: done, "held": held, "finished_at": timezone.now()})
 
 
 def _erase_external(
@@ -351,8 +358,16 @@ def _erase_external(
 ) -> "ErasureOutcome":
     action = Action.ANONYMISE if register.erasure == ExternalRegister.Erasure.ANONYMISE else Action.DELETE
     step = RunStep.objects.create(run=run, category=register.category, register=register.label)
+    holds = LegalHold.objects.filter(ACTIVE_HOLD)
+    held = holds.filter(scope=HoldScope.CATEGORY, category=register.category).exists() or (
+        holds.filter(scope=HoldScope.SUBJECT, email__in=emails).exists()
+    )
+    erased = kept = 0
     try:
-        erased = external.erase_for(register, emails)
+        if held:  # kept whole: the other database has no place to mark a row restricted
+            kept = external.count_for(register, emails)
+        else:
+            erased = external.erase_for(register, emails)
     except external.Unavailable as error:
         logger.warning("Erasure run %s: %s unreachable (%s)", run.pk, register.label, error)
         RunStep.objects.filter(pk=step.pk).update(failed=1, finished_at=timezone.now())
@@ -360,8 +375,16 @@ def _erase_external(
             register=register.label, action=action, erased=0, kept=0, kept_because=[], failed=True
         )
     counter = "anonymised" if action == Action.ANONYMISE else "deleted"
-    RunStep.objects.filter(pk=step.pk).update(**{counter: erased, "finished_at": timezone.now()})
-    return ErasureOutcome(register=register.label, action=action, erased=erased, kept=0, kept_because=[])
+    RunStep.objects.filter(pk=step.pk).update(
+        **{counter: erased, "held": kept, "finished_at": timezone.now()}
+    )
+    return ErasureOutcome(
+        register=register.label,
+        action=action,
+        erased=erased,
+        kept=kept,
+        kept_because=[LEGAL_HOLD] if kept else [],
+    )
 
 
 # --- Erasure at a data subject's request (issue 13, point 4) --------------------------------------
@@ -438,14 +461,16 @@ def _erase_register(run: RetentionRun, records: FoundRecords) -> ErasureOutcome:
     if declaration.erasable is not None:
         rows = rows.filter(declaration.erasable)
     reasons: list[str] = []
+    kept_ids: list[Any] = []
     if declaration.legal_duty:
-        kept = rows
-        reasons.append(LEGAL_DUTY)
-    else:
-        kept = held_rows(rows, declaration)
-        if kept.exists():
-            reasons.append(LEGAL_HOLD)
-    kept_ids = list(kept.values_list("pk", flat=True))
+        # The law's period (per country: the rule's country periods) still runs for these.
+        kept_ids = list(rows.exclude(pk__in=past_retention(declaration)).values_list("pk", flat=True))
+        if kept_ids:
+            reasons.append(LEGAL_DUTY)
+    held = held_rows(rows, declaration).exclude(pk__in=kept_ids).values_list("pk", flat=True)
+    if held_ids := list(held):
+        reasons.append(LEGAL_HOLD)
+        kept_ids += held_ids
     erase_ids = list(rows.exclude(pk__in=kept_ids).values_list("pk", flat=True))
     action = Action.ANONYMISE if declaration.erasure == "anonymise" else Action.DELETE
     categories = [category for retention in declaration.retention for category in retention.categories()]
@@ -472,6 +497,17 @@ def _erase_register(run: RetentionRun, records: FoundRecords) -> ErasureOutcome:
     return ErasureOutcome(
         register=declaration.label, action=action, erased=erased, kept=len(kept_ids), kept_because=reasons
     )
+
+
+def past_retention(declaration: registry.Declaration, today: date | None = None) -> QuerySet:
+    """The keys of a register's rows past their period under the enabled rule that takes them
+    (each country's period where the law differs), held ones included: what no legal duty keeps."""
+    today = today or local_today()
+    keys = declaration.model._default_manager.none().values("pk")
+    for step in plan():
+        if step.declaration.label == declaration.label:
+            keys = keys.union(due_rows(step, today).values("pk"))
+    return keys
 
 
 def _blank_audit_entries(declaration: registry.Declaration, ids: list[Any]) -> None:

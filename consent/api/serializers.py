@@ -9,6 +9,10 @@ from consent import selectors
 from consent.models import Channel, ConsentAction, ConsentPurpose, Purpose
 
 NO_WORDING = _("This purpose has no published wording to agree to.")
+SUPPRESSED = _(
+    "This address is on the suppression list (erased, or objected to direct marketing): it is not "
+    "added again."
+)
 ANSWERS = [
     (selectors.GIVEN, _("Given, and standing")),
     (selectors.WITHDRAWN, _("Withdrawn (or refused)")),

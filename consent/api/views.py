@@ -154,6 +154,12 @@ class Events(ConsentApiView):
                 response_only=True,
                 status_codes=["400"],
             ),
+            OpenApiExample(
+                "A give for an address on the suppression list",
+                value={"email": [str(shapes.SUPPRESSED)]},
+                response_only=True,
+                status_codes=["400"],
+            ),
         ],
     )
     def post(self, request):
@@ -162,6 +168,8 @@ class Events(ConsentApiView):
             event = _record(client=request.auth, data=data)
         except services.NoWording as error:  # a version withdrawn since the input was checked
             raise ValidationError({"purpose": [shapes.NO_WORDING]}) from error
+        except services.Suppressed as error:
+            raise ValidationError({"email": [shapes.SUPPRESSED]}) from error
         return Response(shapes.ConsentEventSerializer(event).data, status=status.HTTP_201_CREATED)
 
 

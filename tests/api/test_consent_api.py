@@ -33,6 +33,8 @@ from consent.models import (
     PurposeVersion,
     PurposeWording,
 )
+from registers.models import SuppressedAddress
+from registers.registry import identity_digest
 from tests.api.conftest import token_for
 from tests.factories import CaseHandlerFactory, StaffFactory
 
@@ -424,6 +426,34 @@ def test_a_purpose_without_published_wording_records_nothing(crm):
     assert response.status_code == 400
     assert response.json() == {"purpose": ["This purpose has no published wording to agree to."]}
     assert nothing_recorded()
+
+
+def test_an_address_on_the_suppression_list_is_not_given_again_but_may_still_withdraw(crm):
+    SuppressedAddress.objects.create(digest=identity_digest(KARI), why="objection")
+
+    given = post(crm, EVENTS, {"email": KARI.upper(), "purpose": "marketing_email", "action": "give"})
+
+    assert given.status_code == 400
+    assert given.json() == {
+        "email": [
+            "This address is on the suppression list (erased, or objected to direct marketing): it is "
+            "not added again."
+        ]
+    }
+    assert nothing_recorded()
+    withdrawn = post(crm, EVENTS, {"email": KARI, "purpose": "marketing_email", "action": "withdraw"})
+    assert withdrawn.status_code == 201
+    # The person themselves, on the portal's pages, may give it again.
+    services.record_consent(
+        email=KARI, purpose=ConsentPurpose.objects.get(slug="newsletter"), action="give", channel=Channel.WEB
+    )
+    with pytest.raises(services.Suppressed):
+        services.record_consent(
+            email=KARI,
+            purpose=ConsentPurpose.objects.get(slug="newsletter"),
+            action="give",
+            channel=Channel.IMPORT,
+        )
 
 
 @pytest.mark.parametrize("url", [EVENTS, STATE, HISTORY])

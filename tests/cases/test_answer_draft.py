@@ -7,7 +7,8 @@ import re
 import pytest
 
 from cases import fulfilment
-from cases.models import CaseMessage, ClockKind
+from cases.models import CaseMessage, ClockKind, ExportStatus
+from registers.models import ExternalRegister
 from tests.factories import CaseHandlerFactory, confirmed_subject_request
 from tests.registers.factories import AccountingRecordFactory, LeadFactory
 
@@ -53,7 +54,7 @@ def test_the_draft_says_what_was_done_in_the_requester_s_language(
     assert draft.startswith("Hei,")
     assert case.reference in draft
     assert "en lenke for å laste ned en kopi" in draft
-    assert "- Den nevner en kollegas klage." in draft
+    assert re.search(r"\n- [^\n]+, 1 post: Den nevner en kollegas klage\.\n", draft)
     assert ": 1 post slettet\n" in draft  # the lead
     assert "1 post beholdt: Bokføringsloven krever" in draft
     assert "protesten din mot direkte markedsføring" in draft
@@ -79,3 +80,49 @@ def test_the_case_page_fills_the_reply_with_the_draft_and_sending_it_meets_the_a
     assert response.status_code == 302
     assert CaseMessage.objects.filter(case=case, body="Edited answer", is_answer=True).exists()
     assert case.clocks.get(kind=ClockKind.ANSWER).met_at is not None
+
+
+def test_the_draft_does_not_claim_what_was_not_done(handler, monkeypatch, django_capture_on_commit_callbacks):
+    """An export still in review is not said to be sent; a register in another database that did
+    not answer is said to be not erased yet; what was withheld is named by its register."""
+    case, _code = confirmed_subject_request(subject_right="erasure")
+    first, second = LeadFactory(email=KARI), LeadFactory(email=KARI)
+    with django_capture_on_commit_callbacks(execute=True):
+        export = fulfilment.request_access_export(case=case, actor=handler)
+    for lead in (first, second):
+        with django_capture_on_commit_callbacks(execute=True):
+            fulfilment.withhold_item(
+                export=export,
+                actor=handler,
+                register="registers.Lead",
+                record_key=str(lead.pk),
+                reason="Names a colleague.",
+            )
+    export.refresh_from_db()
+    assert export.status == ExportStatus.REVIEW
+
+    in_review = fulfilment.draft_answer(case=case)
+
+    assert "a link to download" not in in_review and "Names a colleague" not in in_review
+
+    fulfilment.release_access_export(export=export, actor=handler)
+    monkeypatch.delenv("TRUSTCENTER_EXTERNAL_GONE_URL", raising=False)
+    ExternalRegister.objects.create(
+        name="Old CRM",
+        connection_variable="TRUSTCENTER_EXTERNAL_GONE_URL",
+        table="contacts",
+        email_column="email",
+        category="customer_contacts",
+        exported_columns=["email"],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        erasure = fulfilment.erase_requester_data(case=case, actor=handler)
+    assert not erasure.complete
+
+    draft = fulfilment.draft_answer(case=case)
+
+    assert "a link to download" in draft
+    assert "- Leads, 2 records: Names a colleague.\n" in draft
+    assert "- Leads: 2 records erased\n" in draft
+    assert "- Old CRM: not erased yet: the system that holds it could not be reached." in draft
+    assert "Old CRM: 0 records erased" not in draft

@@ -4,6 +4,7 @@ and a record under a legal hold kept, restricted so that the registers' lists le
 said why; the request itself kept; the run log without personal data; the erasure log of keyed
 hashes applied again after a restored backup."""
 
+import datetime
 import json
 from typing import Any
 
@@ -13,10 +14,12 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from cases import fulfilment
 from cases.models import Case, CaseEvent, CaseEventKind, CaseType, SubjectErasure
+from cases.selectors import visible_cases
 from consent.defaults import ensure_default_purposes
 from consent.models import Channel, ConsentAction, ConsentEvent, ConsentPurpose, ConsentSubject
 from consent.selectors import first_broken_link
@@ -33,6 +36,7 @@ from registers.models import (
 )
 from registers.registry import identity_digest
 from retention.models import HoldScope, RetentionRun, RunStep, Trigger
+from retention.queries import local_today
 from retention.services import place_hold
 from tests.factories import (
     CaseHandlerFactory,
@@ -188,6 +192,58 @@ def test_an_erasure_keeps_the_accounting_record_and_the_held_record_and_says_why
     # The lead, the recruitment entry, the customer contact, the consent subject, the complaint.
     assert erased >= 5
     assert event.data == {"run": run.pk, "erased": erased, "kept": 2, "complete": True}
+
+
+def test_the_legal_duty_keeps_an_accounting_record_only_while_its_country_s_period_runs(
+    handler, request_case
+):
+    norway = entity()
+    sweden = LegalEntityFactory(name="Amesto Sverige AB", country="SE", organisation_number="556000-0000")
+    six_years_ago = datetime.date(local_today().year - 6, 12, 31)
+    past_in_norway = AccountingRecordFactory(email=KARI, legal_entity=norway, fiscal_year_end=six_years_ago)
+    running_in_sweden = AccountingRecordFactory(
+        email=KARI, legal_entity=sweden, fiscal_year_end=six_years_ago
+    )
+    running_in_norway = AccountingRecordFactory(email=KARI, legal_entity=norway)  # fiscal year 2024
+
+    erasure = fulfilment.erase_requester_data(case=request_case, actor=handler)
+
+    # Five years in Norway have passed; seven in Sweden (from the calendar year's end) have not.
+    assert not AccountingRecord.objects.filter(pk=past_in_norway.pk).exists()
+    assert set(AccountingRecord.objects.values_list("pk", flat=True)) == {
+        running_in_sweden.pk,
+        running_in_norway.pk,
+    }
+    entry = next(entry for entry in erasure.results if entry["register"] == "registers.AccountingRecord")
+    assert (entry["erased"], entry["kept"], entry["kept_because"]) == (1, 2, ["legal_duty"])
+    assert set(Restriction.objects.values_list("record_id", flat=True)) == {
+        str(running_in_sweden.pk),
+        str(running_in_norway.pk),
+    }
+
+
+def test_a_case_kept_by_a_legal_hold_leaves_the_queues_but_for_those_who_may_see_restricted_records(
+    client, handler, request_case
+):
+    complaint, _code = submit(
+        case_type=CaseType.COMPLAINT, is_anonymous=False, reporter_email=KARI, reporter_name="Kari"
+    )
+    place_hold(actor=handler, scope=HoldScope.RECORD, reason="A claim about the complaint", record=complaint)
+    colleague = CaseHandlerFactory()  # in every team, without the right to see restricted records
+    privacy_lead = CaseHandlerFactory()
+    privacy_lead.user_permissions.add(Permission.objects.get(codename="view_restricted_records"))
+
+    fulfilment.erase_requester_data(case=request_case, actor=handler)
+
+    assert Case.objects.filter(pk=complaint.pk).exists()  # kept: the hold
+    assert complaint.pk not in visible_cases(user=colleague).values_list("pk", flat=True)
+    assert request_case.pk in visible_cases(user=colleague).values_list("pk", flat=True)
+    client.force_login(colleague)
+    assert client.get(reverse("staff:case", args=[complaint.pk])).status_code in (403, 404)
+    assert complaint.reference not in client.get(reverse("staff:queue")).content.decode()
+    assert complaint.pk in visible_cases(user=privacy_lead).values_list("pk", flat=True)
+    client.force_login(privacy_lead)
+    assert client.get(reverse("staff:case", args=[complaint.pk])).status_code == 200
 
 
 def test_restricted_records_are_left_out_of_the_register_lists_but_for_the_privacy_team(

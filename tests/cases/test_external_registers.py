@@ -14,8 +14,8 @@ from django.utils import timezone
 from cases import fulfilment
 from cases.models import AccessExport, ExportStatus
 from registers.models import ExternalRegister, Lead
-from retention.models import RetentionRun, RunStatus, RunStep, Trigger
-from retention.services import run_purge
+from retention.models import HoldScope, LegalHold, RetentionRun, RunStatus, RunStep, Trigger
+from retention.services import place_hold, run_purge
 from tests.factories import CaseHandlerFactory, confirmed_subject_request
 from tests.registers.external_db import external_table, rows_of
 from tests.registers.factories import LeadFactory
@@ -169,3 +169,37 @@ def test_retention_purges_an_external_register_and_an_unreachable_one_fails_the_
     assert steps[register.label].deleted == 1 and steps[gone.label].failed == 1
     assert run.status == RunStatus.FAILED  # tried again by the next run, never taken for done
     assert RetentionRun.objects.filter(pk=run.pk, status=RunStatus.FAILED).exists()
+
+
+@pytest.mark.parametrize("kind", ["mariadb", "postgres"])
+def test_a_legal_hold_keeps_rows_in_another_database_from_the_erasure_and_the_purge(
+    kind, handler, request_case, drop_external_tables
+):
+    register, table = external_table(
+        kind, [*ROWS, {"name": "Per", "email": None, "signed_up_on": date(2019, 1, 1)}]
+    )
+    drop_external_tables.append((kind, table))
+    place_hold(actor=handler, scope=HoldScope.SUBJECT, reason="A claim", email=KARI.upper())
+    place_hold(actor=handler, scope=HoldScope.SUBJECT, reason="A complaint", email="ola@example.com")
+
+    erasure = fulfilment.erase_requester_data(case=request_case, actor=handler)
+
+    assert erasure.complete
+    entry = {entry["register"]: entry for entry in erasure.results}[register.label]
+    assert (entry["erased"], entry["kept"], entry["kept_because"]) == (0, 1, ["legal_hold"])
+    [line] = [line for line in fulfilment.erasure_lines(erasure=erasure) if line.name == register.name]
+    assert "legal hold" in " ".join(line.kept_because)
+    run = run_purge(trigger=Trigger.MANUAL, pause_seconds=0, categories=["leads"])
+    # Ola's row of 2019 is past its year but held; the row without an address is not.
+    assert [row["name"] for row in rows_of(kind, table)] == ["Kari Nordmann", "Ola"]
+    step = run.steps.get(register=register.label)
+    assert (step.deleted, step.held) == (1, 1)
+
+    place_hold(actor=handler, scope=HoldScope.CATEGORY, reason="An inquiry", category="leads")
+    LegalHold.objects.filter(scope=HoldScope.SUBJECT).update(lifted_at=timezone.now())
+    held_run = run_purge(trigger=Trigger.MANUAL, pause_seconds=0, categories=["leads"])
+    assert [row["name"] for row in rows_of(kind, table)] == ["Kari Nordmann", "Ola"]
+    assert (
+        held_run.steps.get(register=register.label).deleted,
+        held_run.steps.get(register=register.label).held,
+    ) == (0, 1)
