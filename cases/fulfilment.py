@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from functools import partial
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -312,7 +313,10 @@ def build_access_export(*, export_id: int) -> AccessExport | None:
         except external.Unavailable:
             # Tried again by the sweep; the case page says which register it waits for.
             AccessExport.objects.filter(pk=export_id, status=ExportStatus.BUILDING).update(
-                status=ExportStatus.QUEUED, claimed_until=None, waiting_for=register.name[:200]
+                status=ExportStatus.QUEUED,
+                claimed_until=None,
+                waiting_for=register.name[:200],
+                registers_done=0,
             )
             return None
         external_parts.append(
@@ -369,7 +373,7 @@ def withhold_item(
         raise ValidationError({"reason": [_("Say why the requester may not have it: they are told.")]})
     with transaction.atomic():
         claimed = AccessExport.objects.filter(pk=export.pk, status=ExportStatus.REVIEW).update(
-            status=ExportStatus.QUEUED
+            status=ExportStatus.QUEUED, registers_done=0
         )
         if not claimed:
             raise ValidationError({NON_FIELD_ERRORS: [_("Only an export under review can be changed.")]})
@@ -409,7 +413,10 @@ def release_access_export(*, export: AccessExport, actor) -> str:
         if not released:
             raise ValidationError({NON_FIELD_ERRORS: [_("Only a built export under review can be sent.")]})
         with translation.override(case.language):
-            link = settings.TRUSTCENTER_SITE_URL + reverse("cases:export_download", args=[token])
+            # In the query string, which no access log keeps (gunicorn.conf.py).
+            link = (
+                f"{settings.TRUSTCENTER_SITE_URL}{reverse('cases:export_download')}?{urlencode({'t': token})}"
+            )
             subject = render_to_string("cases/email/export_ready_subject.txt").strip()
             body = render_to_string(
                 "cases/email/export_ready_body.txt",
@@ -580,7 +587,13 @@ def retry_incomplete_erasures() -> int:
             found=[], emails=emails, external_registers=registers
         )
         again = {outcome.register: asdict(outcome) for outcome in outcomes}
-        results = [again.get(entry["register"], entry) for entry in erasure.results]
+        # What the earlier tries erased before the register went away counts too.
+        results = [
+            {**again[entry["register"]], "erased": entry["erased"] + again[entry["register"]]["erased"]}
+            if entry["register"] in again
+            else entry
+            for entry in erasure.results
+        ]
         complete = not any(entry.get("failed") for entry in results)
         with transaction.atomic():
             SubjectErasure.objects.filter(pk=erasure.pk).update(results=results, complete=complete)

@@ -619,7 +619,7 @@ class AccessExport(models.Model):
 
     @property
     def progress_percent(self) -> int:
-        if self.status in (ExportStatus.QUEUED,) or not self.registers_total:
+        if not self.registers_total:
             return 0
         return min(100, round(100 * self.registers_done / self.registers_total))
 

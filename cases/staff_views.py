@@ -268,7 +268,9 @@ def _fulfilment(case: Case) -> dict | None:
         "identities": list(case.proven_identities.select_related("added_by")),
         "collection": collection,
         "lines": lines,
-        "empty_registers": [line.name for line in lines if not line.found and not line.answered_elsewhere],
+        "empty_registers": [
+            line.name for line in lines if not (line.found or line.answered_elsewhere or line.unreachable)
+        ],
     }
 
 

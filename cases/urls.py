@@ -16,5 +16,5 @@ urlpatterns = [
     path("follow-up/leave/", views.followup_leave, name="followup_leave"),
     path("confirm/", views.confirm_email_link, name="confirm_email_link"),
     path("proof/", views.proof_check, name="proof_check"),
-    path("my-data/<str:token>/", views.export_download, name="export_download"),
+    path("my-data/", views.export_download, name="export_download"),
 ]

@@ -451,11 +451,13 @@ def _stream_once(export):
 
 
 @never_cache
-@sensitive_post_parameters("receipt_code")
-def export_download(request, token: str):
+@sensitive_post_parameters("receipt_code", "token")
+def export_download(request):
     """A GET shows the form only: a mail scanner that follows the link spends nothing. The POST
-    with the case's receipt code spends the link and sends the file."""
-    if fulfilment.export_for_link(token=token) is None:
+    with the case's receipt code spends the link and sends the file. The token comes in the
+    link's query string, which no access log keeps, and goes back in the form's body."""
+    token = request.POST.get("token", "") if request.method == "POST" else request.GET.get("t", "")
+    if not token or fulfilment.export_for_link(token=token) is None:
         return _export_gone(request)
     form = ExportCodeForm(request.POST or None)
     status = 200
@@ -470,7 +472,7 @@ def export_download(request, token: str):
                 _("Too many wrong codes. Please try again in %(minutes)s minutes.")
                 % {"minutes": _minutes(refusal.seconds_left)},
             )
-            return render(request, "cases/export_download.html", {"form": form}, status=429)
+            return render(request, "cases/export_download.html", {"form": form, "token": token}, status=429)
         except fulfilment.WrongCode:
             form.add_error(
                 "receipt_code", _("This is not the receipt code of the request. Check it and try again.")
@@ -483,4 +485,4 @@ def export_download(request, token: str):
             return response
     if request.method == "POST":
         status = 400
-    return render(request, "cases/export_download.html", {"form": form}, status=status)
+    return render(request, "cases/export_download.html", {"form": form, "token": token}, status=status)

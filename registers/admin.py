@@ -331,7 +331,7 @@ class ExternalRegisterAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "erasure"]
     actions = ["check_connection"]
 
-    @admin.action(description=_("Check the connection, the table and its columns"))
+    @admin.action(description=_("Check the connection, the table and its columns"), permissions=["change"])
     def check_connection(self, request, queryset):
         from . import external
 

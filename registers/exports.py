@@ -5,6 +5,7 @@ knows a register by name; the export's package (zip, summary) is the case's
 
 import csv
 import io
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -85,12 +86,20 @@ def csv_text(declaration: Declaration, records: list[ExportedRecord]) -> str:
     return rows_csv(list(declaration.exported), records)
 
 
+def _cell(value: Any) -> Any:
+    # A structured value (a case's answers) as JSON, as data.json has it, not as Python writes it.
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+
+
 def rows_csv(columns: list[str], records: list[ExportedRecord]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["id", *columns])
     for record in records:
         writer.writerow(
-            [spreadsheet_cell(record.key), *(spreadsheet_cell(record.values[name]) for name in columns)]
+            [
+                spreadsheet_cell(record.key),
+                *(spreadsheet_cell(_cell(record.values[name])) for name in columns),
+            ]
         )
     return buffer.getvalue()

@@ -23,7 +23,10 @@ BATCH = 500
 
 
 class Unavailable(Exception):
-    """The register's database could not be reached, or its table or columns not read."""
+    """The register's database could not be reached, or its table or columns not read. `done`:
+    the rows erased by the batches that committed before it went away."""
+
+    done = 0
 
 
 @lru_cache(maxsize=32)
@@ -159,12 +162,16 @@ def _in_batches(register: ExternalRegister, condition, batch: int) -> int:
     anonymised row is passed over by its key, so the loop ends."""
     done, after = 0, None
     while True:
-        keys, count = _run(
-            register,
-            lambda connection, table, after=after: _batch(
-                register, connection, table, condition, batch, after
-            ),
-        )
+        try:
+            keys, count = _run(
+                register,
+                lambda connection, table, after=after: _batch(
+                    register, connection, table, condition, batch, after
+                ),
+            )
+        except Unavailable as error:
+            error.done = done
+            raise
         done += count
         if len(keys) < batch:
             return done

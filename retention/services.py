@@ -348,7 +348,9 @@ def _purge_external(
             done = external.purge_due(register, cutoff, except_emails=held_emails, batch=batch_size)
     except external.Unavailable as error:
         logger.warning("Retention run %s: %s unreachable (%s)", run.pk, register.label, error)
-        RunStep.objects.filter(pk=step.pk).update(failed=1, finished_at=timezone.now())
+        RunStep.objects.filter(pk=step.pk).update(
+            **{counter: error.done}, failed=1, finished_at=timezone.now()
+        )
         return
     RunStep.objects.filter(pk=step.pk).update(**{counter: done, "held": held, "finished_at": timezone.now()})
 
@@ -357,6 +359,7 @@ def _erase_external(
     run: RetentionRun, register: ExternalRegister, emails: tuple[str, ...]
 ) -> "ErasureOutcome":
     action = Action.ANONYMISE if register.erasure == ExternalRegister.Erasure.ANONYMISE else Action.DELETE
+    counter = "anonymised" if action == Action.ANONYMISE else "deleted"
     step = RunStep.objects.create(run=run, category=register.category, register=register.label)
     holds = LegalHold.objects.filter(ACTIVE_HOLD)
     held = holds.filter(scope=HoldScope.CATEGORY, category=register.category).exists() or (
@@ -369,12 +372,14 @@ def _erase_external(
         else:
             erased = external.erase_for(register, emails)
     except external.Unavailable as error:
+        # The batches that committed before it went away are erased; the rest is tried again.
         logger.warning("Erasure run %s: %s unreachable (%s)", run.pk, register.label, error)
-        RunStep.objects.filter(pk=step.pk).update(failed=1, finished_at=timezone.now())
-        return ErasureOutcome(
-            register=register.label, action=action, erased=0, kept=0, kept_because=[], failed=True
+        RunStep.objects.filter(pk=step.pk).update(
+            **{counter: error.done}, failed=1, finished_at=timezone.now()
         )
-    counter = "anonymised" if action == Action.ANONYMISE else "deleted"
+        return ErasureOutcome(
+            register=register.label, action=action, erased=error.done, kept=0, kept_because=[], failed=True
+        )
     RunStep.objects.filter(pk=step.pk).update(
         **{counter: erased, "held": kept, "finished_at": timezone.now()}
     )

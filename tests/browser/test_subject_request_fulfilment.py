@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path("/tmp/dsr_shots")
 KARI = "kari@example.com"
-LINK = re.compile(r"https?://\S+?(/\w\w/my-data/[^/\s]+/)")
+LINK = re.compile(r"https?://\S+?(/\w\w/my-data/\?t=[\w-]+)")
 
 
 def shot(page, name: str) -> None:
