@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=trustcenter.settings \
     TRUSTCENTER_DATA_DIR=/app/var \
-    TRUSTCENTER_UPLOAD_DIR=/data/uploads
+    TRUSTCENTER_UPLOAD_DIR=/data/uploads \
+    TRUSTCENTER_ERASURE_LOG=/data/erasure-log/erasure-log.jsonl
 
 # gettext: msgfmt, for compilemessages below.
 RUN apt-get update \
@@ -38,7 +39,7 @@ RUN DJANGO_DEBUG=false \
 RUN groupadd --system --gid 10001 trustcenter \
     && useradd --system --uid 10001 --gid trustcenter --home-dir /home/trustcenter --create-home \
         --shell /usr/sbin/nologin trustcenter \
-    && install -d -o trustcenter -g trustcenter -m 0700 /data/uploads
+    && install -d -o trustcenter -g trustcenter -m 0700 /data/uploads /data/erasure-log
 USER 10001:10001
 
 EXPOSE 8000

@@ -34,9 +34,15 @@ from django.utils.translation import gettext_lazy
 from consent import selectors as consent_selectors
 from consent.models import Channel, ConsentAction, ConsentPurpose
 from consent.services import record_consent
-from registers import external
+from registers import erasure_log, external
 from registers.models import ErasedIdentity, ExternalRegister, RegisterRecipient, SuppressedAddress
-from registers.registry import declarations, identity_digest, normalise_email, normalise_phone
+from registers.registry import (
+    declarations,
+    identity_digest,
+    identity_digests,
+    normalise_email,
+    normalise_phone,
+)
 from registers.selectors import FoundRecords, Identities, audit_entries_about, subject_records
 from retention import services as retention_services
 from retention.models import RunStatus
@@ -541,10 +547,10 @@ def erase_requester_data(*, case: Case, actor) -> SubjectErasure:
     for export_id in case.access_exports.exclude(file="").values_list("pk", flat=True):
         delete_export_file(export_id=export_id)
     with transaction.atomic():
-        for identity in (*identities.emails, *identities.phones):
-            ErasedIdentity.objects.get_or_create(
-                digest=identity_digest(identity), defaults={"case_reference": case.reference}
-            )
+        digests = [identity_digest(identity) for identity in (*identities.emails, *identities.phones)]
+        for digest in digests:
+            ErasedIdentity.objects.get_or_create(digest=digest, defaults={"case_reference": case.reference})
+        erasure_log.record(kind=erasure_log.ERASED, digests=digests, case_reference=case.reference)
         _suppress(identities=identities, why=SuppressedAddress.Why.ERASURE)
         _tell_recipients(
             case=case,
@@ -650,7 +656,11 @@ def erasure_lines(*, erasure: SubjectErasure) -> list[ErasureLine]:
 def reapply_erasures() -> int:
     """After a backup from before some erasures is restored: finds every address and number
     in the registers whose keyed hash is in the erasure log and erases their records again (the
-    requests themselves excepted). Returns how many identities were found again."""
+    requests themselves excepted). The log is first made whole again from its copy outside the
+    database (registers.erasure_log), which the restore did not roll back. Hashes made under a
+    secret key that has since been rotated (DJANGO_SECRET_KEY_FALLBACKS) are recognised too.
+    Returns how many identities were found again."""
+    erasure_log.restore()
     logged = dict(ErasedIdentity.objects.values_list("digest", "case_reference"))
     if not logged:
         return 0
@@ -666,7 +676,9 @@ def reapply_erasures() -> int:
                 )
                 for value in values.values_list(path, flat=True).distinct().iterator():
                     identity = normalise(value)
-                    reference = logged.get(identity_digest(identity))
+                    reference = next(
+                        (logged[digest] for digest in identity_digests(identity) if digest in logged), None
+                    )
                     if reference is not None:
                         earlier = found_again.get(reference, Identities())
                         found_again[reference] = Identities.of(
@@ -690,8 +702,10 @@ MARKETING_PURPOSES = ("newsletter", "marketing_email", "lead_registration")
 
 
 def _suppress(*, identities: Identities, why: str) -> None:
-    for address in identities.emails:
-        SuppressedAddress.objects.get_or_create(digest=identity_digest(address), defaults={"why": why})
+    digests = [identity_digest(address) for address in identities.emails]
+    for digest in digests:
+        SuppressedAddress.objects.get_or_create(digest=digest, defaults={"why": why})
+    erasure_log.record(kind=erasure_log.SUPPRESSED, digests=digests, why=why)
 
 
 def _found_record(*, case: Case, register: str, record_key: str):

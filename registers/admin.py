@@ -18,7 +18,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from . import models, registry, resources
+from . import erasure_log, models, registry, resources
 from .marks import visible_records
 from .views import file_download_name, file_url
 
@@ -310,16 +310,35 @@ class RestrictionAdmin(LiftOnlyAdmin):
     list_filter = ["record_type"]
 
 
+class LoggedLiftAdmin(LiftOnlyAdmin):
+    """A lift is written to the erasure log's file too, so that a restored backup is not made to
+    hold the hash again (registers.erasure_log)."""
+
+    log_kind = ""
+
+    def delete_model(self, request, obj):
+        erasure_log.record(kind=self.log_kind, digests=[obj.digest], lifted=True)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        erasure_log.record(
+            kind=self.log_kind, digests=list(queryset.values_list("digest", flat=True)), lifted=True
+        )
+        super().delete_queryset(request, queryset)
+
+
 @admin.register(models.SuppressedAddress)
-class SuppressedAddressAdmin(LiftOnlyAdmin):
+class SuppressedAddressAdmin(LoggedLiftAdmin):
     list_display = ["digest", "why", "created_at"]
     list_filter = ["why"]
+    log_kind = erasure_log.SUPPRESSED
 
 
 @admin.register(models.ErasedIdentity)
-class ErasedIdentityAdmin(LiftOnlyAdmin):
+class ErasedIdentityAdmin(LoggedLiftAdmin):
     list_display = ["digest", "case_reference", "erased_at"]
     search_fields = ["case_reference"]
+    log_kind = erasure_log.ERASED
 
 
 @admin.register(models.ExternalRegister)
@@ -330,6 +349,30 @@ class ExternalRegisterAdmin(admin.ModelAdmin):
     list_display = ["name", "table", "category", "erasure", "enabled"]
     list_filter = ["enabled", "erasure"]
     actions = ["check_connection"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "connection_variable",
+                    "table",
+                    "key_column",
+                    "email_column",
+                    "clock_column",
+                    "category",
+                    "exported_columns",
+                    "erasure",
+                    "anonymise",
+                    "enabled",
+                ]
+            },
+        ),
+        (
+            _("What people are told about it (the record of processing, access exports)"),
+            {"fields": ["purpose", "legal_basis", "data_subjects", "source", "recipients", "transfers"]},
+        ),
+    ]
 
     @admin.action(description=_("Check the connection, the table and its columns"), permissions=["change"])
     def check_connection(self, request, queryset):

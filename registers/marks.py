@@ -7,7 +7,7 @@ from django.db.models import CharField, Exists, OuterRef, QuerySet
 from django.db.models.functions import Cast
 
 from .models import Restriction, SuppressedAddress
-from .registry import identity_digest, normalise_email
+from .registry import identity_digests, normalise_email
 
 VIEW_RESTRICTED = "registers.view_restricted_records"
 
@@ -26,4 +26,4 @@ def visible_records(queryset: QuerySet, *, user) -> QuerySet:
 
 def is_suppressed(email: str) -> bool:
     """Whether the address is on the suppression list (erased, or objected to direct marketing)."""
-    return SuppressedAddress.objects.filter(digest=identity_digest(normalise_email(email))).exists()
+    return SuppressedAddress.objects.filter(digest__in=identity_digests(normalise_email(email))).exists()

@@ -530,6 +530,14 @@ class ExternalRegister(models.Model):
         help_text=_('Column to value, e.g. {"name": "", "email": null}.'),
     )
     enabled = models.BooleanField(_("enabled"), default=True)
+    # What art. 13-15 and 30 ask of every register, as a declaration's Notice says it in code: the
+    # record of processing activities and the requester's summary show them.
+    purpose = models.TextField(_("purpose"), blank=True)
+    legal_basis = models.TextField(_("legal basis"), blank=True)
+    data_subjects = models.TextField(_("whose data"), blank=True)
+    source = models.TextField(_("where the data comes from"), blank=True)
+    recipients = models.TextField(_("recipients"), blank=True)
+    transfers = models.TextField(_("transfers outside the EEA"), blank=True)
 
     class Meta:
         verbose_name = _("register in another database")

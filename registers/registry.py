@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from django.conf import settings
 from django.db.models import Expression, Model, Q
 from django.utils.crypto import salted_hmac
 from django.utils.functional import Promise
@@ -222,12 +223,22 @@ def normalise_email(address: str) -> str:
     return address.strip().lower()
 
 
-def identity_digest(identity: str) -> str:
+def identity_digest(identity: str, *, secret: str | None = None) -> str:
     """A keyed hash of a normalised address or number (HMAC-SHA256 under the site's secret key):
     what the erasure log and the suppression list keep, so that a person can be recognised
-    again without being named. Changing DJANGO_SECRET_KEY makes earlier digests unrecognisable
-    (docs: rotate with `reapply_erasures` run first)."""
-    return salted_hmac("trustcenter.registers.identity", identity, algorithm="sha256").hexdigest()
+    again without being named."""
+    return salted_hmac(
+        "trustcenter.registers.identity", identity, secret=secret, algorithm="sha256"
+    ).hexdigest()
+
+
+def identity_digests(identity: str) -> list[str]:
+    """The identity's hash under the secret key and under each earlier one still listed in
+    DJANGO_SECRET_KEY_FALLBACKS: a hash made before a key rotation is still recognised."""
+    return [
+        identity_digest(identity),
+        *(identity_digest(identity, secret=key) for key in settings.SECRET_KEY_FALLBACKS),
+    ]
 
 
 # What a phone number is written with besides its digits and a leading "+".

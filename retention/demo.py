@@ -638,6 +638,12 @@ def add_demo_external_register(*, requester_email: str, requester_name: str) -> 
         clock_column="last_contact_on",
         category="customer_contacts",
         exported_columns=["full_name", "email", "company", "last_contact_on"],
+        purpose="To follow up customers and prospects the sales team is in contact with.",
+        legal_basis="Legitimate interest (art. 6(1)(f)) in following up our customers.",
+        data_subjects="Contacts at customers and prospects.",
+        source="The person, or their employer, when we are in contact.",
+        recipients="The sales team; the CRM provider as processor.",
+        transfers="None.",
         erasure=ExternalRegister.Erasure.ANONYMISE,
         anonymise={"full_name": "", "email": None},
     )

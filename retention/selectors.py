@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 
 from registers import registry
 from registers.exports import field_label
-from registers.models import Country
+from registers.models import Country, ExternalRegister
 from registers.registry import Declaration
 from registers.selectors import owning_declaration
 
@@ -262,9 +262,31 @@ def _retention_entries(declaration: Declaration, rules: dict[str, RetentionRule]
     return entries
 
 
+def _external_retention(register: ExternalRegister, rules: dict[str, RetentionRule]) -> list[RetentionEntry]:
+    """A register in another database under its category's rule (the rule's own period: it
+    has no country)."""
+    if not register.category:
+        return []
+    rule = rules.get(register.category)
+    clock = register.clock_column or "—"
+    if rule is None or not register.clock_column:
+        return [RetentionEntry(category=register.category, clock=clock, period="", action="", enabled=False)]
+    anonymised = rule.action == Action.ANONYMISE and register.erasure == ExternalRegister.Erasure.ANONYMISE
+    return [
+        RetentionEntry(
+            category=register.category,
+            clock=clock,
+            period=period_text(rule.period_amount, rule.period_unit),
+            action=str(Action(Action.ANONYMISE if anonymised else Action.DELETE).label).lower(),
+            enabled=rule.enabled,
+        )
+    ]
+
+
 def processing_activities() -> list[ProcessingActivity]:
-    """The record of processing activities, generated from the registry's declarations: one
-    entry per register that owns its records, with what belongs to it folded in."""
+    """The record of processing activities, generated from the registry's declarations and the
+    registers in other databases: one entry per register that owns its records, with what
+    belongs to it folded in."""
     rules = _rules()
     activities: dict[str, ProcessingActivity] = {}
     parts: list[Declaration] = []
@@ -285,6 +307,20 @@ def processing_activities() -> list[ProcessingActivity]:
             transfers=str(notice.transfers),
             retention=_retention_entries(declaration, rules),
             kept_because=str(declaration.kept_because),
+        )
+    for register in ExternalRegister.objects.filter(enabled=True):
+        activities[register.label] = ProcessingActivity(
+            register=_capitalised(register.name),
+            label=register.label,
+            purpose=register.purpose,
+            legal_basis=register.legal_basis,
+            data_subjects=register.data_subjects,
+            data_categories=list(register.exported_columns),
+            source=register.source,
+            recipients=register.recipients,
+            transfers=register.transfers,
+            retention=_external_retention(register, rules),
+            kept_because="",
         )
     for part in parts:
         activity = activities[owning_declaration(part).label]

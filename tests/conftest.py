@@ -29,6 +29,7 @@ def _isolated(request, settings, tmp_path):
     """Each test: its own upload folder, an empty cache, and Celery tasks run in-process unless
     the test is marked `services` (a real worker takes them then)."""
     settings.MEDIA_ROOT = tmp_path / "uploads"
+    settings.TRUSTCENTER_ERASURE_LOG = tmp_path / "erasure-log.jsonl"
     cache.clear()
     eager = request.node.get_closest_marker("services") is None
     previous = celery_app.conf.task_always_eager

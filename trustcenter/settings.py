@@ -256,6 +256,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploads are private: there is no MEDIA_URL and no URL that serves the upload folder. Files are
 # read through views that check who asks.
 MEDIA_ROOT = Path(env.str("TRUSTCENTER_UPLOAD_DIR", default=str(DATA_DIR / "uploads")))
+# The erasure log's copy outside the database (registers.erasure_log): keep it where restoring a
+# database backup does not roll it back.
+TRUSTCENTER_ERASURE_LOG = Path(
+    env.str("TRUSTCENTER_ERASURE_LOG", default=str(DATA_DIR / "erasure-log.jsonl"))
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"base_url": None}},
     "staticfiles": {

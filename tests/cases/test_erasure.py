@@ -24,6 +24,7 @@ from consent.defaults import ensure_default_purposes
 from consent.models import Channel, ConsentAction, ConsentEvent, ConsentPurpose, ConsentSubject
 from consent.selectors import first_broken_link
 from consent.services import record_consent, seal_ledger
+from registers.marks import is_suppressed
 from registers.models import (
     AccountingRecord,
     CustomerContact,
@@ -32,6 +33,7 @@ from registers.models import (
     LegalEntity,
     RecruitmentEntry,
     Restriction,
+    SuppressedAddress,
     VisitorRegistration,
 )
 from registers.registry import identity_digest
@@ -277,6 +279,62 @@ def test_a_restored_backup_is_erased_again_from_the_log(handler, request_case):
     assert Lead.objects.filter(pk=stranger.pk).exists()
     assert Case.objects.filter(pk=request_case.pk).exists()  # the request stays
     assert RetentionRun.objects.filter(trigger=Trigger.ERASURE).count() == 2
+
+
+def test_a_restore_that_rolled_the_log_back_too_is_erased_again_from_the_log_s_file(
+    settings, handler, request_case, django_capture_on_commit_callbacks
+):
+    LeadFactory(email=KARI)
+    with django_capture_on_commit_callbacks(execute=True):  # the file is written once it commits
+        fulfilment.erase_requester_data(case=request_case, actor=handler)
+    written = settings.TRUSTCENTER_ERASURE_LOG.read_text()
+    assert identity_digest(KARI) in written and KARI not in written  # hashes, never the address
+    # The backup from before the erasure comes back: her lead, and a log and a list without her.
+    ErasedIdentity.objects.all().delete()
+    SuppressedAddress.objects.all().delete()
+    restored = LeadFactory(email=KARI)
+    assert not is_suppressed(KARI)
+
+    call_command("reapply_erasures", stdout=open("/dev/null", "w"))
+
+    assert not Lead.objects.filter(pk=restored.pk).exists()
+    assert ErasedIdentity.objects.get().case_reference == request_case.reference
+    assert is_suppressed(KARI)
+
+
+def test_a_suppression_lifted_in_the_admin_is_not_put_back_by_a_restore(
+    client, settings, handler, request_case, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        fulfilment.erase_requester_data(case=request_case, actor=handler)
+    entry = SuppressedAddress.objects.get()
+    admin = StaffFactory(is_superuser=True)
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:registers_suppressedaddress_delete", args=[entry.pk]), {"post": "yes"}
+        )
+    assert response.status_code == 302 and not is_suppressed(KARI)
+    SuppressedAddress.objects.create(digest=entry.digest, why=entry.why)  # a backup from before the lift
+
+    call_command("reapply_erasures", stdout=open("/dev/null", "w"))
+
+    assert not is_suppressed(KARI)
+    assert ErasedIdentity.objects.filter(digest=identity_digest(KARI)).exists()  # the erasure stands
+
+
+def test_hashes_made_under_a_rotated_secret_key_are_still_recognised(settings, handler, request_case):
+    fulfilment.erase_requester_data(case=request_case, actor=handler)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-secret-key-" + "x" * 40, []
+    restored = LeadFactory(email=KARI)
+    assert not is_suppressed(KARI)  # without the old key, nothing recognises her
+
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+
+    assert is_suppressed(KARI)
+    call_command("reapply_erasures", stdout=open("/dev/null", "w"))
+    assert not Lead.objects.filter(pk=restored.pk).exists()
 
 
 def test_the_request_s_access_exports_go_with_the_erasure(

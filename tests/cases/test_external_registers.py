@@ -15,6 +15,7 @@ from cases import fulfilment
 from cases.models import AccessExport, ExportStatus
 from registers.models import ExternalRegister, Lead
 from retention.models import HoldScope, LegalHold, RetentionRun, RunStatus, RunStep, Trigger
+from retention.selectors import processing_activities
 from retention.services import place_hold, run_purge
 from tests.factories import CaseHandlerFactory, confirmed_subject_request
 from tests.registers.external_db import external_table, rows_of
@@ -203,3 +204,37 @@ def test_a_legal_hold_keeps_rows_in_another_database_from_the_erasure_and_the_pu
         held_run.steps.get(register=register.label).deleted,
         held_run.steps.get(register=register.label).held,
     ) == (0, 1)
+
+
+def test_the_summary_and_the_record_of_processing_tell_what_art_15_asks_of_a_register_elsewhere(
+    handler, request_case, drop_external_tables, django_capture_on_commit_callbacks
+):
+    register, table = external_table("postgres", ROWS)
+    drop_external_tables.append(("postgres", table))
+    register.purpose = "To follow up the customers the sales team meets."
+    register.legal_basis = "Legitimate interest (art. 6(1)(f))."
+    register.source = "The person, at a meeting."
+    register.recipients = "The CRM provider as processor."
+    register.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        export = fulfilment.request_access_export(case=request_case, actor=handler)
+    export.refresh_from_db()
+    with export.file.open("rb") as stored:
+        summary = zipfile.ZipFile(io.BytesIO(stored.read())).read("summary.html").decode()
+
+    section = summary[summary.index(register.name) :]
+    for told in (
+        register.purpose,
+        "art. 6(1)(f)",
+        register.source,
+        register.recipients,
+        "1 year after signed_up_on",
+    ):
+        assert told in section[:3000], told
+    [activity] = [activity for activity in processing_activities() if activity.label == register.label]
+    assert (activity.purpose, activity.data_categories) == (
+        register.purpose,
+        ["name", "email", "signed_up_on"],
+    )
+    assert str(activity.retention[0]) == "leads: 1 year after signed_up_on, then delete"
