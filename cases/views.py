@@ -7,7 +7,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -361,9 +361,9 @@ def followup_proof(request):
 
 
 CONFIRMATION_ERRORS = {
-    services.ConfirmationResult.WRONG: _lazy("That code is not right. Please try again."),
-    services.ConfirmationResult.EXPIRED: _lazy("That code has expired. Ask for a new one below."),
-    services.ConfirmationResult.TOO_MANY_TRIES: _lazy("Too many wrong codes. Ask for a new one below."),
+    services.ConfirmationResult.WRONG: gettext_lazy("That code is not right. Please try again."),
+    services.ConfirmationResult.EXPIRED: gettext_lazy("That code has expired. Ask for a new one below."),
+    services.ConfirmationResult.TOO_MANY_TRIES: gettext_lazy("Too many wrong codes. Ask for a new one below."),
 }
 
 
