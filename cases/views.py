@@ -363,7 +363,9 @@ def followup_proof(request):
 CONFIRMATION_ERRORS = {
     services.ConfirmationResult.WRONG: gettext_lazy("That code is not right. Please try again."),
     services.ConfirmationResult.EXPIRED: gettext_lazy("That code has expired. Ask for a new one below."),
-    services.ConfirmationResult.TOO_MANY_TRIES: gettext_lazy("Too many wrong codes. Ask for a new one below."),
+    services.ConfirmationResult.TOO_MANY_TRIES: gettext_lazy(
+        "Too many wrong codes. Ask for a new one below."
+    ),
 }
 
 
