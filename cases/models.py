@@ -729,6 +729,12 @@ declare(
     subject_scope=models.Q(is_anonymous=False),
     answered_elsewhere=models.Q(case_type=CaseType.WHISTLEBLOWING),
     answered_elsewhere_by=_("The whistleblowing team"),
+    # The breach register (art. 33(5)) keeps a breach as long as its case.
+    legal_duty=_(
+        "The GDPR requires us to document every personal-data breach (art. 33(5)): a case with a "
+        "breach is kept, restricted to the privacy team, and deleted when its retention period ends."
+    ),
+    legal_duty_scope=models.Q(breach__isnull=False),
     exported=(
         "reference",
         "case_type",

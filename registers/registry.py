@@ -95,6 +95,8 @@ class Declaration:
     # Why the law requires keeping these records even when their subject asks for erasure
     # (art. 17(3)(b): accounting law); they are kept, restricted, until their retention ends.
     legal_duty: str | Promise = ""
+    # The rows the legal duty covers (None: all of them).
+    legal_duty_scope: Q | None = None
     # The rows an erasure may take now (None: all); the others are left to the retention rule.
     erasable: Q | None = None
     # Records kept for direct marketing (prospects): an objection to it (art. 21(2)-(3)) erases them.

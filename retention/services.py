@@ -469,7 +469,8 @@ def _erase_register(run: RetentionRun, records: FoundRecords) -> ErasureOutcome:
     kept_ids: list[Any] = []
     if declaration.legal_duty:
         # The law's period (per country: the rule's country periods) still runs for these.
-        kept_ids = list(rows.exclude(pk__in=past_retention(declaration)).values_list("pk", flat=True))
+        duty = rows if declaration.legal_duty_scope is None else rows.filter(declaration.legal_duty_scope)
+        kept_ids = list(duty.exclude(pk__in=past_retention(declaration)).values_list("pk", flat=True))
         if kept_ids:
             reasons.append(LEGAL_DUTY)
     held = held_rows(rows, declaration).exclude(pk__in=kept_ids).values_list("pk", flat=True)

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import fulfilment
-from cases.models import Case, CaseEvent, CaseEventKind, CaseType, SubjectErasure
+from cases.models import Breach, Case, CaseEvent, CaseEventKind, CaseType, SubjectErasure
 from cases.selectors import visible_cases
 from consent.defaults import ensure_default_purposes
 from consent.models import Channel, ConsentAction, ConsentEvent, ConsentPurpose, ConsentSubject
@@ -222,6 +222,26 @@ def test_the_legal_duty_keeps_an_accounting_record_only_while_its_country_s_peri
         str(running_in_sweden.pk),
         str(running_in_norway.pk),
     }
+
+
+def test_a_case_with_a_breach_is_kept_by_the_duty_to_document_breaches(handler, request_case):
+    deviation, _code = submit(
+        case_type=CaseType.PRIVACY_DEVIATION, is_anonymous=False, reporter_email=KARI, reporter_name="Kari"
+    )
+    assert Breach.objects.filter(case=deviation).exists()  # the breach register's entry
+    complaint, _code = submit(
+        case_type=CaseType.COMPLAINT, is_anonymous=False, reporter_email=KARI, reporter_name="Kari"
+    )
+
+    erasure = fulfilment.erase_requester_data(case=request_case, actor=handler)
+
+    assert Case.objects.filter(pk=deviation.pk).exists() and Breach.objects.filter(case=deviation).exists()
+    assert not Case.objects.filter(pk=complaint.pk).exists()
+    entry = next(entry for entry in erasure.results if entry["register"] == "cases.Case")
+    assert (entry["erased"], entry["kept"], entry["kept_because"]) == (1, 1, ["legal_duty"])
+    [line] = [line for line in fulfilment.erasure_lines(erasure=erasure) if line.kept]
+    assert "art. 33(5)" in " ".join(line.kept_because)
+    assert Restriction.objects.filter(record_id=str(deviation.pk), record_type__model="case").exists()
 
 
 def test_a_case_kept_by_a_legal_hold_leaves_the_queues_but_for_those_who_may_see_restricted_records(
