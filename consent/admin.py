@@ -19,6 +19,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from registers.marks import HidesRestrictedRecords
 from registers.registry import normalise_email
 from trustcenter.admin import ReadOnlyAdmin
 
@@ -47,7 +48,7 @@ class RecordConsentForm(forms.Form):
 
 
 @admin.register(ConsentState)
-class ConsentStateAdmin(ReadOnlyAdmin):
+class ConsentStateAdmin(HidesRestrictedRecords, ReadOnlyAdmin):
     """The current state, found by the subject's address; changed only by recording an event."""
 
     list_display = ["subject", "purpose", "version", "given_at", "withdrawn_at"]
@@ -169,7 +170,7 @@ class ConsentPurposeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(ReadOnlyAdmin):
+class ConsentEventAdmin(HidesRestrictedRecords, ReadOnlyAdmin):
     """The ledger, read only; "Verify the chain" checks every link and names the first broken one."""
 
     list_display = ["id", "subject", "purpose", "version", "action", "channel", "occurred_at"]

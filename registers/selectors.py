@@ -62,14 +62,14 @@ def _part_of(declaration: Declaration) -> Declaration | None:
     return declaration_for(model)
 
 
-def _owner(declaration: Declaration) -> tuple[str, Declaration] | None:
+def owner_of(declaration: Declaration) -> tuple[str, Declaration] | None:
     """The declaration whose fields name a subject for this one's rows, and the lookup prefix
     from this model to it: itself (""), or its owner's through `part_of` (as many steps as it
     takes). None where nothing names a subject."""
     if declaration.subject_email or declaration.subject_phone:
         return "", declaration
     owner_declaration = _part_of(declaration)
-    found = _owner(owner_declaration) if owner_declaration is not None else None
+    found = owner_of(owner_declaration) if owner_declaration is not None else None
     if found is None:
         return None
     prefix, named_by = found
@@ -109,7 +109,7 @@ def _phone_digits(path: str) -> Expression | F:
 
 
 def _matching(declaration: Declaration, identities: Identities) -> QuerySet | None:
-    found = _owner(declaration)
+    found = owner_of(declaration)
     if found is None or not identities:
         return None
     prefix, named_by = found
@@ -135,7 +135,7 @@ def _found_in(declaration: Declaration, identities: Identities) -> FoundRecords 
     rows = _matching(declaration, identities)
     if rows is None:
         return None
-    owner = _owner(declaration)
+    owner = owner_of(declaration)
     assert owner is not None  # _matching found one
     prefix, named_by = owner
     elsewhere = None

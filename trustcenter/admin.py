@@ -5,6 +5,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from registers.marks import HidesRestrictedRecords
+
 from . import services
 from .models import OutboxMessage, Team, TeamMembership
 
@@ -43,7 +45,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(HidesRestrictedRecords, admin.ModelAdmin):
     list_display = ["created_at", "subject", "state", "attempts", "next_attempt", "concerns", "last_error"]
     list_filter = [StateFilter]
     # Not the body: a confirmation e-mail carries the code and link that prove the requester

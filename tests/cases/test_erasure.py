@@ -53,6 +53,8 @@ from tests.registers.factories import (
     RecruitmentEntryFactory,
     staff_with,
 )
+from trustcenter.models import OutboxMessage
+from trustcenter.services import enqueue_email
 
 pytestmark = pytest.mark.django_db
 
@@ -287,6 +289,67 @@ def test_restricted_records_are_left_out_of_the_register_lists_but_for_the_priva
     assert "2024-KARI" in client.get("/admin/registers/accountingrecord/").content.decode()
 
 
+def test_a_restricted_record_is_left_out_of_the_register_s_export_too(client, handler, request_case):
+    AccountingRecordFactory(email=KARI, voucher_number="2024-KARI")
+    AccountingRecordFactory(email="ola@example.com", voucher_number="2024-OLA")
+    fulfilment.erase_requester_data(case=request_case, actor=handler)
+    client.force_login(staff_with("view_accountingrecord"))
+    form = client.get("/admin/registers/accountingrecord/export/").context["form"]
+    chosen = {
+        name: "on" for name, field in form.fields.items() if getattr(field, "is_selectable_field", False)
+    }
+
+    exported = client.post(
+        "/admin/registers/accountingrecord/export/", {"format": "0", "resource": "0", **chosen}
+    )
+
+    assert exported.status_code == 200
+    assert "2024-OLA" in exported.content.decode("utf-8-sig")
+    assert "2024-KARI" not in exported.content.decode("utf-8-sig")
+
+
+def test_held_consent_and_outbox_records_leave_their_admin_lists_but_for_the_privacy_team(
+    client, handler, request_case
+):
+    ensure_default_purposes()
+    for email in (KARI, "ola@example.com"):
+        record_consent(
+            email=email,
+            purpose=ConsentPurpose.objects.get(slug="newsletter"),
+            action=ConsentAction.GIVE,
+            channel=Channel.WEB,
+        )
+    enqueue_email(recipient="ola@example.com", subject="Your newsletter", body="Hello Ola")
+    OutboxMessage.objects.filter(recipient__iexact=KARI).update(sent_at=timezone.now())
+    place_hold(actor=handler, scope=HoldScope.SUBJECT, reason="A claim", email=KARI)
+    fulfilment.erase_requester_data(case=request_case, actor=handler)
+    kari, ola = ConsentSubject.objects.get(email=KARI), ConsentSubject.objects.get(email="ola@example.com")
+    mail_to_kari = set(OutboxMessage.objects.filter(recipient__iexact=KARI).values_list("pk", flat=True))
+    assert mail_to_kari  # her request's confirmation, sent, kept by the hold
+
+    def listed(url: str, permission: str, *, restricted_too: bool = False) -> list:
+        staff: Any = StaffFactory()  # a factory's instance, which type checkers take for the factory
+        staff.user_permissions.add(Permission.objects.get(codename=permission))
+        if restricted_too:
+            staff.user_permissions.add(Permission.objects.get(codename="view_restricted_records"))
+        client.force_login(staff)
+        page = client.get(url)
+        assert page.status_code == 200
+        return list(page.context["cl"].result_list)
+
+    for url, permission in (
+        ("/admin/consent/consentevent/", "view_consentevent"),  # a part of the consent subject
+        ("/admin/consent/consentstate/", "view_consentstate"),
+    ):
+        subjects = {row.subject_id for row in listed(url, permission)}
+        assert ola.pk in subjects and kari.pk not in subjects, url
+        assert kari.pk in {row.subject_id for row in listed(url, permission, restricted_too=True)}, url
+    mail = {row.pk for row in listed("/admin/trustcenter/outboxmessage/", "view_outboxmessage")}
+    assert mail and not mail & mail_to_kari
+    everyone = listed("/admin/trustcenter/outboxmessage/", "view_outboxmessage", restricted_too=True)
+    assert mail_to_kari <= {row.pk for row in everyone}
+
+
 def test_a_restored_backup_is_erased_again_from_the_log(handler, request_case):
     fulfilment.erase_requester_data(case=request_case, actor=handler)
     # The backup from before the erasure comes back: her lead is there again.
@@ -397,9 +460,6 @@ def test_the_erasure_asks_for_confirmation_and_checks_the_door(client, handler, 
 
 
 def test_a_message_to_the_requester_not_yet_sent_is_delivered_first(handler, request_case):
-    from trustcenter.models import OutboxMessage
-    from trustcenter.services import enqueue_email
-
     sent = enqueue_email(recipient=KARI, subject="Sent", body="Sent body")
     OutboxMessage.objects.filter(pk=sent.pk).update(sent_at=timezone.now())
     pending = enqueue_email(recipient=KARI, subject="Your answer", body="We have erased")  # no worker yet
