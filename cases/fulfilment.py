@@ -821,6 +821,7 @@ def _tell_recipients(*, case: Case, registers: set[str], what) -> int:
     identities = requester_identities(case=case)
     for recipient in RegisterRecipient.objects.filter(register__in=registers):
         with translation.override(settings.LANGUAGE_CODE):
+            name = register_names().get(recipient.register, recipient.register)
             subject = render_to_string(
                 "cases/email/recipient_notice_subject.txt", {"reference": case.reference}
             ).strip()
@@ -828,7 +829,7 @@ def _tell_recipients(*, case: Case, registers: set[str], what) -> int:
                 "cases/email/recipient_notice_body.txt",
                 {
                     "recipient": recipient,
-                    "register": recipient.register,
+                    "register": name,
                     "what": what,
                     "identities": [*identities.emails, *identities.phones],
                     "reference": case.reference,

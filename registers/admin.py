@@ -289,7 +289,7 @@ class RegisterRecipientAdmin(admin.ModelAdmin):
             choices = [
                 (declaration.label, declaration.verbose_name_plural)
                 for declaration in registry.declarations()
-            ]
+            ] + [(register.label, register.name) for register in models.ExternalRegister.objects.all()]
             return forms.ChoiceField(choices=choices, label=db_field.verbose_name)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 

@@ -9,11 +9,12 @@ import zipfile
 from datetime import date, timedelta
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 
 from cases import fulfilment
 from cases.models import AccessExport, ExportStatus
-from registers.models import ExternalRegister, Lead
+from registers.models import ExternalRegister, Lead, RegisterRecipient
 from retention.models import HoldScope, LegalHold, RetentionRun, RunStatus, RunStep, Trigger
 from retention.selectors import processing_activities
 from retention.services import place_hold, run_purge
@@ -89,10 +90,14 @@ def test_collected_exported_and_erased_like_the_portal_s_own(
     ]
     assert f"csv/{register.label}.csv" in archive.namelist()
 
-    erasure = fulfilment.erase_requester_data(case=request_case, actor=handler)
+    RegisterRecipient.objects.create(register=register.label, name="CRM partner", email="dpo@partner.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        erasure = fulfilment.erase_requester_data(case=request_case, actor=handler)
     assert erasure.complete
     assert [row["email"] for row in rows_of(kind, table)] == ["ola@example.com"]
     assert {entry["register"]: entry["erased"] for entry in erasure.results}[register.label] == 1
+    [told] = [message for message in mail.outbox if message.to == ["dpo@partner.example"]]  # art. 19
+    assert f'register "{register.name}"' in told.body and KARI in told.body
 
 
 def test_an_unreachable_register_leaves_the_erasure_incomplete_until_it_is_erased_again(

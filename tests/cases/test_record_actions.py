@@ -66,6 +66,7 @@ def test_a_rectification_corrects_the_field_says_which_and_tells_the_recipients(
     assert event.data == {"register": "registers.Lead", "field": "full_name"}  # not the values
     [told] = [message for message in mail.outbox if message.to == ["dpo@crm.example"]]
     assert request_case.reference in told.subject and KARI in told.body and "rectified" in told.body
+    assert 'register "leads"' in told.body  # its name, not the model's label
 
 
 def test_a_rectification_is_refused_for_a_bad_value_another_s_record_or_a_field_it_may_not_touch(
