@@ -26,8 +26,8 @@ from django.utils.translation import gettext as _
 
 from cases.uploads import Upload, verify_uploads
 from registers.marks import is_suppressed
-from registers.models import RecruitmentEntry
-from registers.registry import normalise_email
+from registers.models import RecruitmentEntry, SuppressedAddress
+from registers.registry import identity_digests, normalise_email
 from trustcenter import ratelimit
 from trustcenter.files import remove_files_on_commit, written_files_removed_on_error
 from trustcenter.services import enqueue_email
@@ -152,9 +152,11 @@ def record_consent(
     if email is not None:
         address = normalise_email(email)
         validate_email(address)
-        # Only the person themselves (on the portal's pages) may give it again.
-        if action == ConsentAction.GIVE and channel != Channel.WEB and is_suppressed(address):
-            raise Suppressed
+    # Only the person themselves (on the portal's pages) may give it again once suppressed: a
+    # give from elsewhere is refused if one of the address's keyed hashes is on the list.
+    refused = None
+    if address is not None and action == ConsentAction.GIVE and channel != Channel.WEB:
+        refused = identity_digests(address)
     event = None
     if occurred_at is None and connection.vendor == "postgresql":
         event = _append_in_one_statement(
@@ -165,9 +167,12 @@ def record_consent(
             subject=subject,
             actor=actor,
             language=language,
+            refused=refused,
         )
         standing = action == ConsentAction.GIVE  # the newest event decides the state
     if event is None:
+        if refused and SuppressedAddress.objects.filter(digest__in=refused).exists():
+            raise Suppressed
         event, standing = _append_in_python(
             purpose=purpose,
             action=action,
@@ -212,11 +217,11 @@ def _append_in_python(
 
 
 # SQLSTATEs of consent_append (migration 0014).
-NO_WORDING, STATE_AHEAD = "TCN01", "TCN02"
+NO_WORDING, STATE_AHEAD, SUPPRESSED = "TCN01", "TCN02", "TCN03"
 
 
 def _append_in_one_statement(
-    *, purpose, action, channel, address, subject, actor, language
+    *, purpose, action, channel, address, subject, actor, language, refused
 ) -> ConsentEvent | None:
     """The append as one statement on PostgreSQL (the function `consent_append`: the locks, the
     event and the state), for an event that happens now. None where the state's last event is later than the database's clock (an
@@ -229,6 +234,7 @@ def _append_in_one_statement(
         channel,
         actor.pk if actor is not None else None,
         language,
+        refused,
     ]
     try:
         # A savepoint only inside the caller's transaction, so that a refusal leaves it usable;
@@ -237,7 +243,7 @@ def _append_in_one_statement(
             transaction.atomic() if connection.in_atomic_block else nullcontext(),
             connection.cursor() as cursor,
         ):
-            cursor.execute("SELECT * FROM consent_append(%s, %s, %s, %s, %s, %s, %s)", arguments)
+            cursor.execute("SELECT * FROM consent_append(%s, %s, %s, %s, %s, %s, %s, %s::text[])", arguments)
             row = cursor.fetchone()
     except DatabaseError as error:
         code = getattr(getattr(error, "__cause__", None), "pgcode", None)
@@ -245,6 +251,8 @@ def _append_in_one_statement(
             raise NoWording(purpose.slug) from error
         if code == STATE_AHEAD:
             return None
+        if code == SUPPRESSED:
+            raise Suppressed from error
         raise
     event_id, subject_id, version_id, occurred = row
     event = ConsentEvent(

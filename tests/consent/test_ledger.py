@@ -226,7 +226,7 @@ def test_the_sealer_waits_for_an_append_still_under_way():
         slow.set_autocommit(False)
         with slow.cursor() as cursor:
             cursor.execute(
-                "SELECT r_event FROM consent_append(%s, NULL, %s, 'give', 'web', NULL, '')",
+                "SELECT r_event FROM consent_append(%s, NULL, %s, 'give', 'web', NULL, '', NULL)",
                 ["slow@example.no", purpose.pk],
             )
             slow_event = cursor.fetchone()[0]
