@@ -470,7 +470,7 @@ def _erase_register(run: RetentionRun, records: FoundRecords) -> ErasureOutcome:
     if declaration.legal_duty:
         # The law's period (per country: the rule's country periods) still runs for these.
         duty = rows if declaration.legal_duty_scope is None else rows.filter(declaration.legal_duty_scope)
-        kept_ids = list(duty.exclude(pk__in=past_retention(declaration)).values_list("pk", flat=True))
+        kept_ids = list(duty.exclude(past_retention(declaration)).values_list("pk", flat=True))
         if kept_ids:
             reasons.append(LEGAL_DUTY)
     held = held_rows(rows, declaration).exclude(pk__in=kept_ids).values_list("pk", flat=True)
@@ -505,15 +505,16 @@ def _erase_register(run: RetentionRun, records: FoundRecords) -> ErasureOutcome:
     )
 
 
-def past_retention(declaration: registry.Declaration, today: date | None = None) -> QuerySet:
-    """The keys of a register's rows past their period under the enabled rule that takes them
-    (each country's period where the law differs), held ones included: what no legal duty keeps."""
+def past_retention(declaration: registry.Declaration, today: date | None = None) -> models.Q:
+    """The rows of a register past their period under the enabled rule that takes them (each
+    country's period where the law differs), held ones included: what no legal duty keeps. A
+    condition on the register's rows; nothing where no enabled rule takes them."""
     today = today or local_today()
-    keys = declaration.model._default_manager.none().values("pk")
+    past = models.Q(pk__in=[])
     for step in plan():
         if step.declaration.label == declaration.label:
-            keys = keys.union(due_rows(step, today).values("pk"))
-    return keys
+            past |= models.Q(pk__in=due_rows(step, today).values("pk"))
+    return past
 
 
 def _blank_audit_entries(declaration: registry.Declaration, ids: list[Any]) -> None:
