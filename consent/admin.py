@@ -81,6 +81,14 @@ class ConsentStateAdmin(HidesRestrictedRecords, ReadOnlyAdmin):
                 )
             except services.NoWording:
                 form.add_error("purpose", gettext("This purpose has no published wording to agree to."))
+            except services.Suppressed:
+                form.add_error(
+                    "email",
+                    gettext(
+                        "This address is on the suppression list (erased, or objected to direct "
+                        "marketing): it is not added again."
+                    ),
+                )
             else:
                 self.message_user(request, gettext("The consent was recorded in the ledger."))
                 return redirect("admin:consent_consentstate_changelist")

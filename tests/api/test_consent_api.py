@@ -518,6 +518,25 @@ def consent_admin(*codenames: str):
     return user
 
 
+def test_staff_recording_a_give_for_a_suppressed_address_is_told_and_nothing_is_recorded(client):
+    SuppressedAddress.objects.create(digest=identity_digest(KARI), why="erasure")
+    client.force_login(consent_admin("add_consentevent", "view_consentstate"))
+    newsletter = ConsentPurpose.objects.get(slug="newsletter")
+
+    refused = client.post(
+        "/admin/consent/consentstate/record/", {"email": KARI, "purpose": newsletter.pk, "action": "give"}
+    )
+
+    assert refused.status_code == 200
+    assert "This address is on the suppression list" in refused.content.decode()
+    assert nothing_recorded()
+    recorded = client.post(
+        "/admin/consent/consentstate/record/",
+        {"email": "ola@example.no", "purpose": newsletter.pk, "action": "give"},
+    )
+    assert recorded.status_code == 302 and ConsentEvent.objects.get().channel == Channel.STAFF
+
+
 def test_creating_a_client_shows_its_token_once_and_keeps_only_the_digest(client):
     client.force_login(
         consent_admin("add_consentapiclient", "change_consentapiclient", "view_consentapiclient")
