@@ -530,7 +530,8 @@ def access_export_pages(walk: Walk) -> None:
     link = urlsplit(fulfilment.release_access_export(export=export, actor=handler))
     requester = walk.visitor()
     page = link.path.removeprefix(f"/{walk.language}")  # the walk adds the language
-    asked = walk.get("access export link, the code asked for", page, client=requester)
+    followed = f"{page}?{link.query}"  # the token is in the query string; the form sends it back
+    asked = walk.get("access export link, the code asked for", followed, client=requester)
     walk.post(
         "access export link, a wrong code",
         page,
@@ -542,7 +543,7 @@ def access_export_pages(walk: Walk) -> None:
     downloaded = requester.post(link.path, {**hidden_fields(asked, link.path), "receipt_code": code})
     assert downloaded["Content-Type"] == "application/zip"
     downloaded.getvalue()  # the whole file, as a browser reads it
-    walk.get("access export link, used", page, client=requester, status=410)
+    walk.get("access export link, used", followed, client=requester, status=410)
 
 
 def error_pages(walk: Walk, code: str) -> None:
