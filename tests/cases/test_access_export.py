@@ -38,20 +38,10 @@ from tests.registers.factories import (
 )
 from trustcenter.models import OutboxMessage
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("password_login_is_enough")]
 
 KARI = "kari@example.com"
 LINK = re.compile(r"https?://\S+?/my-data/\?t=([\w-]+)")
-
-
-@pytest.fixture(autouse=True)
-def password_login_is_enough(settings):
-    settings.TRUSTCENTER_REQUIRE_2FA = False
-
-
-@pytest.fixture
-def handler():
-    return CaseHandlerFactory(teams=["privacy"], first_name="Pia", last_name="Privacy")
 
 
 @pytest.fixture

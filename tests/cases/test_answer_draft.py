@@ -9,22 +9,12 @@ import pytest
 from cases import fulfilment
 from cases.models import CaseMessage, ClockKind, ExportStatus
 from registers.models import ExternalRegister
-from tests.factories import CaseHandlerFactory, confirmed_subject_request
+from tests.factories import confirmed_subject_request
 from tests.registers.factories import AccountingRecordFactory, LeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("password_login_is_enough")]
 
 KARI = "kari@example.com"
-
-
-@pytest.fixture(autouse=True)
-def password_login_is_enough(settings):
-    settings.TRUSTCENTER_REQUIRE_2FA = False
-
-
-@pytest.fixture
-def handler():
-    return CaseHandlerFactory(teams=["privacy"], first_name="Pia", last_name="Privacy")
 
 
 def test_the_draft_says_what_was_done_in_the_requester_s_language(

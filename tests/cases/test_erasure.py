@@ -56,19 +56,9 @@ from tests.registers.factories import (
 from trustcenter.models import OutboxMessage
 from trustcenter.services import enqueue_email
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("password_login_is_enough")]
 
 KARI = "kari@example.com"
-
-
-@pytest.fixture(autouse=True)
-def password_login_is_enough(settings):
-    settings.TRUSTCENTER_REQUIRE_2FA = False
-
-
-@pytest.fixture
-def handler():
-    return CaseHandlerFactory(teams=["privacy"], first_name="Pia", last_name="Privacy")
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from registers.selectors import subject_records
 from retention.models import HoldScope
 from retention.services import place_hold
 from tests import images
-from tests.factories import CaseHandlerFactory, confirmed_subject_request, submit
+from tests.factories import confirmed_subject_request, submit
 from tests.registers.factories import (
     AccountingRecordFactory,
     EventFactory,
@@ -79,11 +79,6 @@ EXPECTED_REGISTERS = {
 
 # What a spreadsheet runs as a formula when a cell starts with it (trustcenter.spreadsheets).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@pytest.fixture
-def handler():
-    return CaseHandlerFactory(teams=["privacy"], first_name="Pia", last_name="Privacy")
 
 
 def kari_everywhere(handler) -> Any:

@@ -14,21 +14,11 @@ from registers.registry import declarations
 from tests.factories import CaseHandlerFactory, confirmed_subject_request
 from tests.registers.factories import LeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("password_login_is_enough")]
 
 KARI = "kari@example.com"
 PROGRESS = re.compile(r"<progress\b[^>]*>")
 READ = re.compile(r"(\d+) of (\d+) registers read")
-
-
-@pytest.fixture(autouse=True)
-def password_login_is_enough(settings):
-    settings.TRUSTCENTER_REQUIRE_2FA = False
-
-
-@pytest.fixture
-def handler():
-    return CaseHandlerFactory(teams=["privacy"])
 
 
 @pytest.fixture

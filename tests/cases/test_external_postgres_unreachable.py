@@ -22,11 +22,11 @@ from registers import external
 from registers.models import ExternalRegister, Lead
 from retention.models import RunStatus, RunStep
 from retention.services import stored_files
-from tests.factories import CaseHandlerFactory, confirmed_subject_request
+from tests.factories import confirmed_subject_request
 from tests.registers.external_db import KINDS, external_table, rows_of
 from tests.registers.factories import LeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("password_login_is_enough")]
 
 KARI = "kari@example.com"
 RECENT = date.today() - timedelta(days=30)
@@ -38,16 +38,6 @@ ROWS = [
 # The register's own variable, pointed at a port nothing listens on, then at the real database.
 VARIABLE = "TRUSTCENTER_EXTERNAL_CRM_PG_URL"
 CLOSED_PORT = "postgresql+psycopg2://crm:secret@127.0.0.1:9/crm"
-
-
-@pytest.fixture(autouse=True)
-def password_login_is_enough(settings):
-    settings.TRUSTCENTER_REQUIRE_2FA = False
-
-
-@pytest.fixture
-def handler():
-    return CaseHandlerFactory(teams=["privacy"])
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from registers.models import ExternalRegister, Lead, RegisterRecipient
 from retention.models import HoldScope, LegalHold, RetentionRun, RunStatus, RunStep, Trigger
 from retention.selectors import processing_activities
 from retention.services import place_hold, run_purge
-from tests.factories import CaseHandlerFactory, confirmed_subject_request
+from tests.factories import confirmed_subject_request
 from tests.registers.external_db import external_table, rows_of
 from tests.registers.factories import LeadFactory
 
@@ -40,11 +40,6 @@ def broken(register: ExternalRegister, monkeypatch) -> str:
     register.connection_variable = BROKEN
     register.save()
     return working
-
-
-@pytest.fixture
-def handler():
-    return CaseHandlerFactory(teams=["privacy"])
 
 
 @pytest.fixture

@@ -25,19 +25,9 @@ from tests.factories import (
 from tests.registers.factories import LeadFactory, LegalEntityFactory, staff_with
 from tests.registers.test_import_export import CSV_FORMAT, csv_file, import_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("password_login_is_enough")]
 
 KARI = "kari@example.com"
-
-
-@pytest.fixture(autouse=True)
-def password_login_is_enough(settings):
-    settings.TRUSTCENTER_REQUIRE_2FA = False
-
-
-@pytest.fixture
-def handler():
-    return CaseHandlerFactory(teams=["privacy"], first_name="Pia", last_name="Privacy")
 
 
 @pytest.fixture
