@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from cases.uploads import Upload, verify_uploads
 from registers.marks import is_suppressed
-from registers.models import RecruitmentEntry, SuppressedAddress
+from registers.models import RecruitmentEntry
 from registers.registry import identity_digests, normalise_email
 from trustcenter import ratelimit
 from trustcenter.files import remove_files_on_commit, written_files_removed_on_error
@@ -171,7 +171,7 @@ def record_consent(
         )
         standing = action == ConsentAction.GIVE  # the newest event decides the state
     if event is None:
-        if refused and SuppressedAddress.objects.filter(digest__in=refused).exists():
+        if refused and address is not None and is_suppressed(address):
             raise Suppressed
         event, standing = _append_in_python(
             purpose=purpose,
