@@ -819,9 +819,11 @@ def _tell_recipients(*, case: Case, registers: set[str], what) -> int:
     requester's records in it were erased or rectified, so that they do the same (art. 19)."""
     told = 0
     identities = requester_identities(case=case)
+    with translation.override(settings.LANGUAGE_CODE):
+        names = register_names()
     for recipient in RegisterRecipient.objects.filter(register__in=registers):
         with translation.override(settings.LANGUAGE_CODE):
-            name = register_names().get(recipient.register, recipient.register)
+            name = names.get(recipient.register, recipient.register)
             subject = render_to_string(
                 "cases/email/recipient_notice_subject.txt", {"reference": case.reference}
             ).strip()
