@@ -213,9 +213,8 @@ def purge_due(
 
     def due(table):
         condition = _due(register, table, cutoff)
-        if except_emails:
-            address = sa.func.coalesce(sa.func.lower(sa.func.trim(table.c[register.email_column])), "")
-            condition &= sa.not_(address.in_(except_emails))
+        if except_emails:  # a row without an address is nobody's: not held
+            condition &= sa.not_(sa.func.coalesce(_of_subject(table, register, except_emails), sa.false()))
         return condition
 
     return _in_batches(register, due, batch)
